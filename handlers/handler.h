@@ -1,0 +1,28 @@
+#pragma once
+// A compiled page: plain C++ that reads a request view and a context and
+// fills a response. No FastCGI, sockets or memcached in sight.
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "handlers/context.h"
+#include "server/request.h"
+#include "server/response.h"
+
+namespace cppfpm::handlers {
+
+using Handler = std::function<void(const server::Request&, server::Response&, Context&)>;
+
+struct Route {
+  std::string script;  // "/setSession" (".php" optional on the wire)
+  Handler handler;
+};
+
+// The pages this build serves (handlers/registry.cpp).
+std::vector<Route> builtin_routes();
+
+void set_session(const server::Request&, server::Response&, Context&);
+void show_session(const server::Request&, server::Response&, Context&);
+void test_mysql(const server::Request&, server::Response&, Context&);
+
+}  // namespace cppfpm::handlers
