@@ -1,0 +1,26 @@
+#pragma once
+// One accepted FastCGI connection. At any moment it is either waiting in
+// the event loop (armed) or being served by one worker thread (working);
+// the transitions are the only synchronisation it needs.
+#include <sys/socket.h>
+
+#include <atomic>
+#include <chrono>
+
+#include "server/fd.h"
+
+namespace cppfpm::server {
+
+struct Connection {
+  enum class State { armed, working };
+
+  Fd fd;
+  sockaddr_storage peer{};
+  std::atomic<State> state{State::armed};
+  // Set while part of a request head has arrived but not all of it; the
+  // loop closes the connection if the rest does not come in time.
+  bool partial = false;
+  std::chrono::steady_clock::time_point partial_since{};
+};
+
+}  // namespace cppfpm::server

@@ -1,0 +1,257 @@
+#include "server/event_loop.h"
+
+#include <netinet/tcp.h>
+#include <sys/eventfd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+#include <vector>
+
+#include <spdlog/spdlog.h>
+
+namespace cppfpm::server {
+namespace {
+
+// epoll_event.data holds either a Connection* or, for the loop's own fds,
+// the fd number itself; fds are far below any heap address.
+constexpr std::uint64_t kMaxTaggedFd = 1u << 24;
+constexpr int kMaxEvents = 128;
+constexpr int kMaxAcceptsPerTurn = 64;
+constexpr auto kPendingRecheck = std::chrono::milliseconds(5);
+
+void set_socket_timeouts(int fd) {
+  // A worker reads the body and writes the answer with blocking calls; these
+  // bound how long a stalled peer can hold it.
+  timeval rcv{10, 0};
+  timeval snd{30, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &rcv, sizeof(rcv));
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &snd, sizeof(snd));
+  int on = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+}
+
+}  // namespace
+
+EventLoop::EventLoop(int listen_fd, ClientFilter filter, LoopOptions options)
+    : listen_fd_(listen_fd), filter_(std::move(filter)), options_(options) {
+  epoll_.reset(::epoll_create1(EPOLL_CLOEXEC));
+  if (!epoll_) throw std::runtime_error(std::string("epoll_create1() failed: ") + std::strerror(errno));
+  wakeup_.reset(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+  if (!wakeup_) throw std::runtime_error(std::string("eventfd() failed: ") + std::strerror(errno));
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = static_cast<std::uint64_t>(wakeup_.get());
+  ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, wakeup_.get(), &ev);
+  // EPOLLEXCLUSIVE: every child waits on the same inherited socket; wake
+  // one of them per connection, not all (thundering herd).
+  ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+  ev.data.u64 = static_cast<std::uint64_t>(listen_fd_);
+  if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, listen_fd_, &ev) != 0)
+    throw std::runtime_error(std::string("epoll_ctl(listen) failed: ") + std::strerror(errno));
+}
+
+EventLoop::~EventLoop() = default;
+
+void EventLoop::watch(int fd, std::function<void()> handler) {
+  watched_[fd] = std::move(handler);
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = static_cast<std::uint64_t>(fd);
+  ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev);
+}
+
+void EventLoop::wake() {
+  std::uint64_t one = 1;
+  [[maybe_unused]] auto n = ::write(wakeup_.get(), &one, sizeof(one));
+}
+
+void EventLoop::stop_gracefully() {
+  graceful_ = true;
+  wake();
+}
+
+void EventLoop::stop_now() {
+  stop_now_ = true;
+  wake();
+}
+
+std::size_t EventLoop::connection_count() const {
+  std::lock_guard lock(mutex_);
+  return connections_.size();
+}
+
+void EventLoop::run() {
+  std::vector<epoll_event> events(kMaxEvents);
+  auto last_tick = std::chrono::steady_clock::now();
+  std::vector<Connection*> pending;
+  while (!stop_now_) {
+    int timeout = pending_.empty() ? 1000 : static_cast<int>(kPendingRecheck.count());
+    int n = ::epoll_wait(epoll_.get(), events.data(), kMaxEvents, timeout);
+    if (n < 0 && errno != EINTR) {
+      spdlog::error("epoll_wait() failed: {} ({})", std::strerror(errno), errno);
+      break;
+    }
+    for (int i = 0; i < n; ++i) {
+      std::uint64_t tag = events[i].data.u64;
+      if (tag >= kMaxTaggedFd) {
+        on_readable(static_cast<Connection*>(events[i].data.ptr));
+      } else if (static_cast<int>(tag) == listen_fd_) {
+        accept_all();
+      } else if (static_cast<int>(tag) == wakeup_.get()) {
+        std::uint64_t value;
+        [[maybe_unused]] auto r = ::read(wakeup_.get(), &value, sizeof(value));
+      } else if (auto it = watched_.find(static_cast<int>(tag)); it != watched_.end()) {
+        it->second();
+      }
+    }
+    // Connections with half a request head are peeked at again shortly.
+    pending.swap(pending_);
+    for (Connection* c : pending) on_readable(c);
+    pending.clear();
+    sweep_partial_heads();
+
+    auto now = std::chrono::steady_clock::now();
+    if (tick_ && now - last_tick >= std::chrono::seconds(1)) {
+      last_tick = now;
+      tick_();
+    }
+    if (graceful_) {
+      std::lock_guard lock(mutex_);
+      if (accepting_) {
+        accepting_ = false;
+        ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, listen_fd_, nullptr);
+      }
+      close_idle_locked();
+      if (connections_.empty()) break;
+    }
+  }
+  std::lock_guard lock(mutex_);
+  if (!stop_now_) close_idle_locked();
+}
+
+void EventLoop::accept_all() {
+  for (int i = 0; i < kMaxAcceptsPerTurn; ++i) {
+    auto connection = std::make_unique<Connection>();
+    socklen_t len = sizeof(connection->peer);
+    int fd = ::accept4(listen_fd_, reinterpret_cast<sockaddr*>(&connection->peer), &len, SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK)
+        spdlog::warn("accept4() failed: {} ({})", std::strerror(errno), errno);
+      return;
+    }
+    connection->fd.reset(fd);
+    if (!filter_.allows(connection->peer)) {
+      spdlog::warn("Connection disallowed: IP address '{}' has been dropped (listen.allowed_clients)",
+                   ClientFilter::peer_text(connection->peer));
+      continue;
+    }
+    accepted_.fetch_add(1, std::memory_order_relaxed);
+    set_socket_timeouts(fd);
+    Connection* raw = connection.get();
+    {
+      std::lock_guard lock(mutex_);
+      connections_.emplace(raw, std::move(connection));
+    }
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLONESHOT;
+    ev.data.ptr = raw;
+    if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev) != 0) {
+      spdlog::error("epoll_ctl(ADD) failed: {}", std::strerror(errno));
+      close_connection(raw);
+    }
+  }
+}
+
+void EventLoop::on_readable(Connection* c) {
+  static thread_local std::vector<unsigned char> buf;
+  buf.resize(options_.limits.max_head_bytes);
+  ssize_t n = ::recv(c->fd.get(), buf.data(), buf.size(), MSG_PEEK | MSG_DONTWAIT);
+  if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+    close_connection(c);  // the peer closed an idle connection, or it broke
+    return;
+  }
+  if (n < 0) {
+    rearm(c);
+    return;
+  }
+  ScreenResult verdict = screen_request_head(buf.data(), static_cast<std::size_t>(n), options_.limits);
+  switch (verdict.verdict) {
+    case Verdict::complete:
+      c->partial = false;
+      c->state = Connection::State::working;
+      dispatch_(c);
+      return;
+    case Verdict::need_more:
+      if (!c->partial) {
+        c->partial = true;
+        c->partial_since = std::chrono::steady_clock::now();
+      }
+      pending_.push_back(c);
+      return;
+    case Verdict::invalid:
+      spdlog::warn("closing FastCGI connection from {}: {}", ClientFilter::peer_text(c->peer),
+                   verdict.reason);
+      close_connection(c);
+      return;
+  }
+}
+
+void EventLoop::sweep_partial_heads() {
+  if (pending_.empty()) return;
+  auto now = std::chrono::steady_clock::now();
+  std::vector<Connection*> keep;
+  for (Connection* c : pending_) {
+    if (now - c->partial_since > options_.head_timeout) {
+      spdlog::warn("closing FastCGI connection from {}: request head incomplete after {} ms",
+                   ClientFilter::peer_text(c->peer), options_.head_timeout.count());
+      close_connection(c);
+    } else {
+      keep.push_back(c);
+    }
+  }
+  pending_.swap(keep);
+}
+
+void EventLoop::rearm(Connection* c) {
+  std::unique_lock lock(mutex_);
+  if (graceful_ || stop_now_) {
+    connections_.erase(c);
+    lock.unlock();
+    wake();
+    return;
+  }
+  c->state = Connection::State::armed;
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLONESHOT;
+  ev.data.ptr = c;
+  if (::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, c->fd.get(), &ev) != 0) connections_.erase(c);
+}
+
+void EventLoop::release(Connection* c) {
+  {
+    std::lock_guard lock(mutex_);
+    connections_.erase(c);
+  }
+  if (graceful_) wake();
+}
+
+void EventLoop::close_connection(Connection* c) {
+  std::lock_guard lock(mutex_);
+  connections_.erase(c);  // closing the fd also removes it from the epoll set
+}
+
+void EventLoop::close_idle_locked() {
+  for (auto it = connections_.begin(); it != connections_.end();) {
+    if (it->first->state == Connection::State::armed) {
+      pending_.erase(std::remove(pending_.begin(), pending_.end(), it->first), pending_.end());
+      it = connections_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+}  // namespace cppfpm::server

@@ -1,0 +1,86 @@
+#pragma once
+// The per-child event loop (epoll). It owns the listening socket and every
+// connection that is not being served: idle keep-alive connections from
+// nginx wait here and never pin a worker thread. A connection goes to a
+// worker only once a complete, screened request head has arrived.
+#include <sys/epoll.h>
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+#include <vector>
+
+#include "server/connection.h"
+#include "server/listener.h"
+#include "server/record_screen.h"
+
+namespace cppfpm::server {
+
+struct LoopOptions {
+  std::chrono::milliseconds head_timeout{10000};  // a started request head must complete in this time
+  ScreenLimits limits;
+};
+
+class EventLoop {
+ public:
+  using Dispatch = std::function<void(Connection*)>;
+  // Called once per loop turn (at most every second) from the loop thread.
+  using Tick = std::function<void()>;
+
+  EventLoop(int listen_fd, ClientFilter filter, LoopOptions options);
+  ~EventLoop();
+  EventLoop(const EventLoop&) = delete;
+  EventLoop& operator=(const EventLoop&) = delete;
+
+  void on_dispatch(Dispatch dispatch) { dispatch_ = std::move(dispatch); }
+  void on_tick(Tick tick) { tick_ = std::move(tick); }
+  // Adds an fd the loop watches for readability; `handler` runs in the loop thread.
+  void watch(int fd, std::function<void()> handler);
+
+  // Runs until stop(). Thread: the loop thread.
+  void run();
+  // Stops accepting and closes idle connections; run() returns once no
+  // connection is being served. Safe from any thread.
+  void stop_gracefully();
+  // Makes run() return at once. Safe from any thread.
+  void stop_now();
+
+  // A worker finished a request and the client keeps the connection: wait
+  // for its next request here. Safe from any thread.
+  void rearm(Connection* connection);
+  // A worker closed the connection. Safe from any thread.
+  void release(Connection* connection);
+
+  bool stopped_now() const { return stop_now_.load(); }
+  std::size_t connection_count() const;
+  std::uint64_t accepted() const { return accepted_.load(); }
+
+ private:
+  void accept_all();
+  void on_readable(Connection* connection);
+  void close_connection(Connection* connection);
+  void close_idle_locked();
+  void sweep_partial_heads();
+  void wake();
+
+  int listen_fd_;
+  ClientFilter filter_;
+  LoopOptions options_;
+  Fd epoll_;
+  Fd wakeup_;
+  Dispatch dispatch_;
+  Tick tick_;
+  std::unordered_map<int, std::function<void()>> watched_;
+  std::vector<Connection*> pending_;  // loop thread only: heads still arriving
+  mutable std::mutex mutex_;  // guards connections_ and the stopping flags
+  std::unordered_map<Connection*, std::unique_ptr<Connection>> connections_;
+  bool accepting_ = true;
+  std::atomic<bool> graceful_{false};
+  std::atomic<bool> stop_now_{false};
+  std::atomic<std::uint64_t> accepted_{0};
+};
+
+}  // namespace cppfpm::server

@@ -1,0 +1,46 @@
+#pragma once
+// The pool's listening socket, opened by the master and inherited by every
+// child (php-fpm's fpm_sockets).
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "server/fd.h"
+
+namespace cppfpm::server {
+
+struct ListenAddress {
+  enum class Kind { tcp, unix_path } kind = Kind::tcp;
+  std::string host;  // "" = all addresses, as php-fpm's bare port
+  int port = 0;
+  std::string path;
+  std::string str() const;
+};
+
+// php-fpm's `listen` forms: "host:port", "[v6]:port", "port", "/path.sock".
+std::optional<ListenAddress> parse_listen(const std::string& spec, std::string& error);
+
+struct ListenOptions {
+  int backlog = 511;
+  std::string owner, group, mode;  // unix sockets only
+};
+
+// Opens, binds and listens (non-blocking, close-on-exec). Throws
+// std::runtime_error naming the failed call and errno.
+Fd open_listener(const ListenAddress& address, const ListenOptions& options);
+
+// listen.allowed_clients: empty = any. Compares the peer's IP literally.
+class ClientFilter {
+ public:
+  explicit ClientFilter(std::vector<std::string> allowed);
+  bool allows(const sockaddr_storage& peer) const;
+  static std::string peer_text(const sockaddr_storage& peer);
+
+ private:
+  std::vector<std::string> allowed_;
+};
+
+}  // namespace cppfpm::server

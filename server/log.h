@@ -1,0 +1,13 @@
+#pragma once
+// The error log in php-fpm's shape: "[25-Nov-2026 15:00:00] NOTICE: text".
+// Goes to stderr, or to `error_log` (reopened on SIGUSR1).
+#include <string>
+
+namespace cppfpm::server {
+
+// level: php-fpm's log_level (alert|error|warning|notice|debug).
+void init_logging(const std::string& error_log, const std::string& level);
+// Reopens the error_log file (after logrotate moved it away).
+void reopen_logs();
+
+}  // namespace cppfpm::server

@@ -1,0 +1,103 @@
+#include "server/record_screen.h"
+
+#include <cstdint>
+
+namespace cppfpm::server {
+namespace {
+
+// Record types, FastCGI specification section 8.
+constexpr int kBeginRequest = 1;
+constexpr int kAbortRequest = 2;
+constexpr int kParams = 4;
+constexpr int kGetValues = 9;
+constexpr std::size_t kHeaderSize = 8;
+
+ScreenResult invalid(std::string reason) { return {Verdict::invalid, std::move(reason)}; }
+
+// Reads a 1- or 4-byte length (section 3.4); false when it runs past `end`.
+bool read_length(const std::string& s, std::size_t& i, std::uint32_t& out) {
+  if (i >= s.size()) return false;
+  auto b0 = static_cast<unsigned char>(s[i]);
+  if ((b0 & 0x80) == 0) {
+    out = b0;
+    i += 1;
+    return true;
+  }
+  if (s.size() - i < 4) return false;
+  out = (static_cast<std::uint32_t>(b0 & 0x7f) << 24) |
+        (static_cast<std::uint32_t>(static_cast<unsigned char>(s[i + 1])) << 16) |
+        (static_cast<std::uint32_t>(static_cast<unsigned char>(s[i + 2])) << 8) |
+        static_cast<std::uint32_t>(static_cast<unsigned char>(s[i + 3]));
+  i += 4;
+  return true;
+}
+
+ScreenResult check_pairs(const std::string& params) {
+  std::size_t i = 0;
+  while (i < params.size()) {
+    std::uint32_t name_len = 0;
+    std::uint32_t value_len = 0;
+    if (!read_length(params, i, name_len) || !read_length(params, i, value_len))
+      return invalid("truncated name-value pair length in FCGI_PARAMS");
+    std::size_t left = params.size() - i;
+    if (name_len > left || value_len > left - name_len)
+      return invalid("FCGI_PARAMS name-value lengths (" + std::to_string(name_len) + ", " +
+                     std::to_string(value_len) + ") exceed the stream");
+    if (name_len == 0) return invalid("empty name in FCGI_PARAMS");
+    i += name_len + value_len;
+  }
+  return {Verdict::complete, {}};
+}
+
+}  // namespace
+
+ScreenResult screen_request_head(const unsigned char* data, std::size_t size,
+                                 const ScreenLimits& limits) {
+  std::size_t pos = 0;
+  int request_id = -1;
+  std::string params;
+  while (true) {
+    if (pos >= limits.max_head_bytes)
+      return invalid("request head exceeds " + std::to_string(limits.max_head_bytes) + " bytes");
+    if (size - pos < kHeaderSize) return {Verdict::need_more, {}};
+    const unsigned char* h = data + pos;
+    if (h[0] != 1) return invalid("FastCGI version " + std::to_string(h[0]) + ", expected 1");
+    int type = h[1];
+    int id = (h[2] << 8) | h[3];
+    std::size_t content = (static_cast<std::size_t>(h[4]) << 8) | h[5];
+    std::size_t record = kHeaderSize + content + h[6];
+    if (pos + record > limits.max_head_bytes)
+      return invalid("request head exceeds " + std::to_string(limits.max_head_bytes) + " bytes");
+    if (size - pos < record) return {Verdict::need_more, {}};
+    const unsigned char* body = h + kHeaderSize;
+    pos += record;
+
+    if (id == 0) {
+      // Management records (section 4) are answered by libfcgi itself.
+      if (type != kGetValues) return invalid("record type " + std::to_string(type) + " for request id 0");
+      continue;
+    }
+    switch (type) {
+      case kBeginRequest: {
+        if (request_id != -1) return invalid("second FCGI_BEGIN_REQUEST on one connection");
+        if (content != 8) return invalid("FCGI_BEGIN_REQUEST body of " + std::to_string(content) + " bytes");
+        int role = (body[0] << 8) | body[1];
+        if (role < 1 || role > 3) return invalid("unknown FastCGI role " + std::to_string(role));
+        request_id = id;
+        break;
+      }
+      case kParams:
+        if (id != request_id) return invalid("FCGI_PARAMS for a request that was not begun");
+        if (content == 0) return check_pairs(params);
+        params.append(reinterpret_cast<const char*>(body), content);
+        break;
+      case kAbortRequest:
+        if (id != request_id) return invalid("FCGI_ABORT_REQUEST for a request that was not begun");
+        return {Verdict::complete, {}};  // libfcgi ends the request itself
+      default:
+        return invalid("unexpected record type " + std::to_string(type) + " before the end of FCGI_PARAMS");
+    }
+  }
+}
+
+}  // namespace cppfpm::server

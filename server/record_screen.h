@@ -1,0 +1,31 @@
+#pragma once
+// Screens the head of a FastCGI request (BEGIN_REQUEST and the PARAMS
+// stream) before libfcgi reads it. The event loop peeks at the bytes the
+// kernel holds (recv MSG_PEEK) and hands the connection to a worker thread
+// only once the whole head has arrived and is well formed, so:
+//  - a worker never waits on a slow or idle client for the head;
+//  - name/value lengths that do not fit the PARAMS stream never reach
+//    libfcgi, whose ReadParams trusts them (CVE-2025-23016 and the int
+//    overflow of nameLen + valueLen that its fix leaves open).
+// Record layout: FastCGI 1.0 specification, section 3.3; name-value pairs:
+// section 3.4.
+#include <cstddef>
+#include <string>
+
+namespace cppfpm::server {
+
+enum class Verdict { complete, need_more, invalid };
+
+struct ScreenResult {
+  Verdict verdict = Verdict::need_more;
+  std::string reason;  // why the head is invalid
+};
+
+struct ScreenLimits {
+  std::size_t max_head_bytes = 128 * 1024;  // BEGIN_REQUEST + all PARAMS records
+};
+
+ScreenResult screen_request_head(const unsigned char* data, std::size_t size,
+                                 const ScreenLimits& limits = {});
+
+}  // namespace cppfpm::server
