@@ -1,0 +1,83 @@
+#include "support/cppfpm.h"
+
+#include <stdexcept>
+
+#include "support/mariadb.h"
+#include "support/temp_dir.h"
+
+namespace cppfpm::test {
+
+namespace {
+
+void append_section(std::string& out, const std::string& name, const ConfigKeys& keys) {
+  out += "[" + name + "]\n";
+  for (const auto& [key, value] : keys) out += key + " = " + value + "\n";
+  out += "\n";
+}
+
+int port_of(const ConfigKeys& pool) {
+  for (const auto& [key, value] : pool) {
+    if (key != "listen") continue;
+    auto colon = value.rfind(':');
+    return std::stoi(colon == std::string::npos ? value : value.substr(colon + 1));
+  }
+  throw std::invalid_argument("Cppfpm: the pool keys have no `listen`");
+}
+
+}  // namespace
+
+std::string fpm_config(const ConfigKeys& pool, const ConfigKeys& global) {
+  std::string out = "; written by the cppfpm test harness\n";
+  append_section(out, "global", global);
+  append_section(out, "www", pool);
+  return out;
+}
+
+ConfigKeys default_pool(int listen_port, int memcached_port, int mariadb_port) {
+  return {
+      {"listen", "127.0.0.1:" + std::to_string(listen_port)},
+      {"pm", "static"},
+      {"pm.max_children", "2"},
+      {"pm.threads_per_child", "4"},
+      {"session.save_path", "\"tcp://127.0.0.1:" + std::to_string(memcached_port) + "\""},
+      {"sql.dsn", "\"" + mariadb_dsn(mariadb_port) + "\""},
+      {"sql.connect_timeout", "2s"},
+  };
+}
+
+void set_key(ConfigKeys& keys, const std::string& key, const std::string& value) {
+  for (auto& entry : keys)
+    if (entry.first == key) {
+      entry.second = value;
+      return;
+    }
+  keys.emplace_back(key, value);
+}
+
+Cppfpm::Cppfpm(const std::filesystem::path& dir, ConfigKeys pool, ConfigKeys global)
+    : config_(dir / "cppfpm.conf"), port_(port_of(pool)) {
+  std::filesystem::create_directories(dir);
+  write_file(config_, fpm_config(pool, global));
+  process_ = std::make_unique<Process>(
+      std::vector<std::string>{CPPFPM_BINARY, "-F", "-y", config_.string()}, dir / "cppfpm.log");
+  if (!process_->wait_for_port(port_, 10s)) {
+    auto status = process_->exit_status();
+    throw std::runtime_error("cppfpm did not listen on port " + std::to_string(port_) +
+                             (status ? " (" + describe_status(*status) + ")" : "") +
+                             "; config:\n" + read_file(config_) + "log:\n" + process_->log());
+  }
+}
+
+CommandOutput run_cppfpm(const std::vector<std::string>& args, const std::filesystem::path& dir,
+                         Millis timeout) {
+  std::vector<std::string> argv{CPPFPM_BINARY};
+  argv.insert(argv.end(), args.begin(), args.end());
+  auto log = dir / "cppfpm-command.log";
+  std::filesystem::remove(log);
+  CommandOutput out;
+  out.exit_code = run_command(argv, log, timeout);
+  out.output = read_file(log);
+  return out;
+}
+
+}  // namespace cppfpm::test
