@@ -15,11 +15,17 @@
 namespace cppfpm::pool {
 
 PoolChildren::PoolChildren(const PoolConfig& config, int listen_fd, ChildMain main)
-    : config_(config), listen_fd_(listen_fd), main_(std::move(main)) {}
+    : config_(config),
+      listen_fd_(listen_fd),
+      main_(std::move(main)),
+      board_(std::make_unique<Scoreboard>(config.pm_max_children, config.threads_per_child)) {}
 
 pid_t PoolChildren::spawn() {
+  int slot = board_->claim(0, now_us());
+  if (slot < 0) return -1;
   pid_t pid = ::fork();
   if (pid < 0) {
+    board_->release(slot);
     spdlog::error("[pool {}] fork() failed: {} ({})", config_.name, std::strerror(errno), errno);
     return -1;
   }
@@ -30,14 +36,16 @@ pid_t PoolChildren::spawn() {
     if (::getppid() == 1) ::_exit(0);
     int code = 1;
     try {
-      code = main_(config_, listen_fd_);
+      board_->child(slot).pid = ::getpid();
+      code = main_(config_, listen_fd_, ChildIdentity{board_.get(), slot});
     } catch (const std::exception& e) {
       spdlog::critical("[pool {}] child {} failed: {}", config_.name, ::getpid(), e.what());
     }
     spdlog::default_logger()->flush();
     ::_exit(code);
   }
-  children_[pid] = Child{std::chrono::steady_clock::now()};
+  board_->child(slot).pid = pid;
+  children_[pid] = Child{std::chrono::steady_clock::now(), slot};
   spdlog::debug("[pool {}] child {} started", config_.name, pid);
   return pid;
 }
@@ -57,12 +65,46 @@ bool PoolChildren::on_exit(pid_t pid, int status) {
     spdlog::log(level, "[pool {}] child {} exited with code {} after {:.6f} seconds from start",
                 config_.name, pid, code, lived);
   }
+  board_->release(it->second.slot);
   children_.erase(it);
   return true;
 }
 
+void PoolChildren::retire(pid_t pid) {
+  auto it = children_.find(pid);
+  if (it == children_.end()) return;
+  board_->child(it->second.slot).state = static_cast<int>(ChildState::finishing);
+  ::kill(pid, SIGQUIT);
+}
+
+pid_t PoolChildren::longest_idle(std::int64_t* idle_since_us) const {
+  pid_t best = 0;
+  std::int64_t best_since = 0;
+  for (const auto& [pid, child] : children_) {
+    const ChildSlot& slot = board_->child(child.slot);
+    if (slot.state.load() != static_cast<int>(ChildState::idle)) continue;
+    std::int64_t since = slot.idle_since_us.load();
+    if (best == 0 || since < best_since) {
+      best = pid;
+      best_since = since;
+    }
+  }
+  if (idle_since_us) *idle_since_us = best_since;
+  return best;
+}
+
 void PoolChildren::signal_all(int signo) const {
   for (const auto& [pid, child] : children_) ::kill(pid, signo);
+}
+
+}  // namespace cppfpm::pool
+
+namespace cppfpm::pool {
+
+std::vector<pid_t> PoolChildren::pids() const {
+  std::vector<pid_t> out;
+  for (const auto& [pid, child] : children_) out.push_back(pid);
+  return out;
 }
 
 }  // namespace cppfpm::pool

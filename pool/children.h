@@ -5,34 +5,53 @@
 #include <chrono>
 #include <functional>
 #include <map>
+#include <memory>
+#include <vector>
 
 #include "pool/config.h"
+#include "pool/scoreboard.h"
 
 namespace cppfpm::pool {
 
+// What a child knows about itself: its pool's scoreboard and its slot.
+struct ChildIdentity {
+  Scoreboard* board = nullptr;
+  int slot = -1;
+};
+
 // Runs inside a forked child; its return value is the child's exit code.
-using ChildMain = std::function<int(const PoolConfig&, int listen_fd)>;
+using ChildMain = std::function<int(const PoolConfig&, int listen_fd, const ChildIdentity&)>;
 
 class PoolChildren {
  public:
   PoolChildren(const PoolConfig& config, int listen_fd, ChildMain main);
 
-  // Forks a child; returns its pid, or -1 (logged) when fork() failed.
+  // Forks a child; returns its pid, or -1 (logged) when fork() failed or
+  // the scoreboard is full (pm.max_children).
   pid_t spawn();
   // Forgets a reaped child and logs how it ended; false if not ours.
   bool on_exit(pid_t pid, int status);
   void signal_all(int signo) const;
+  // Asks one child to finish its requests and exit (SIGQUIT).
+  void retire(pid_t pid);
 
   std::size_t count() const { return children_.size(); }
+  std::vector<pid_t> pids() const;
   const PoolConfig& config() const { return config_; }
+  int listen_fd() const { return listen_fd_; }
+  Scoreboard& board() { return *board_; }
+  // The idle child that has been idle the longest, or 0.
+  pid_t longest_idle(std::int64_t* idle_since_us = nullptr) const;
 
  private:
   struct Child {
     std::chrono::steady_clock::time_point started;
+    int slot;
   };
   const PoolConfig& config_;
   int listen_fd_;
   ChildMain main_;
+  std::unique_ptr<Scoreboard> board_;
   std::map<pid_t, Child> children_;
 };
 

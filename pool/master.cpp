@@ -1,5 +1,6 @@
 #include "pool/master.h"
 
+#include <poll.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -10,49 +11,46 @@
 #include "pool/signals.h"
 
 namespace cppfpm::pool {
+namespace {
 
-Master::Master(const Config& config, std::vector<PoolRuntime> pools, ChildMain child_main)
-    : config_(config) {
-  for (const auto& p : pools) pools_.push_back(std::make_unique<PoolChildren>(*p.config, p.listen_fd, child_main));
-}
+// After an ondemand wake-up, the listening socket is left alone this long so
+// a connection that a child is about to accept does not spin the master.
+constexpr std::int64_t kListenCooldownUs = 100000;
 
-int Master::target_children(const PoolConfig& pool) {
-  switch (pool.pm) {
-    case PmMode::static_: return pool.pm_max_children;
-    case PmMode::dynamic: return pool.pm_start_servers;
-    case PmMode::ondemand: return 1;
+}  // namespace
+
+Master::Master(const Config& config, std::vector<PoolRuntime> pools, ChildMain child_main) : config_(config) {
+  for (const auto& p : pools) {
+    pools_.push_back(std::make_unique<PoolChildren>(*p.config, p.listen_fd, child_main));
+    pms_.push_back(std::make_unique<ProcessManager>(*pools_.back()));
+    listen_cooldown_until_us_.push_back(0);
   }
-  return pool.pm_max_children;
 }
+
+Master::~Master() = default;
 
 std::size_t Master::total_children() const {
-  std::size_t n = 0;
+  std::size_t n = old_children_.size();
   for (const auto& p : pools_) n += p->count();
   return n;
 }
 
-void Master::spawn_initial() {
-  for (auto& p : pools_)
-    for (int i = 0; i < target_children(p->config()); ++i) p->spawn();
+std::set<pid_t> Master::live_children() const {
+  std::set<pid_t> pids = old_children_;
+  for (const auto& p : pools_)
+    for (pid_t pid : p->pids()) pids.insert(pid);
+  return pids;
 }
 
 void Master::reap() {
   int status = 0;
   pid_t pid;
   while ((pid = ::waitpid(-1, &status, WNOHANG)) > 0) {
-    for (auto& p : pools_)
-      if (p->on_exit(pid, status)) break;
-  }
-}
-
-// Keeps each pool at its size while running; a dead child is replaced here,
-// within the same turn of the loop that reaped it.
-void Master::maintain() {
-  if (state_ != State::normal) return;
-  for (auto& p : pools_) {
-    int want = target_children(p->config());
-    while (static_cast<int>(p->count()) < want) {
-      if (p->spawn() < 0) break;
+    if (old_children_.erase(pid)) continue;
+    for (std::size_t i = 0; i < pools_.size(); ++i) {
+      if (!pools_[i]->on_exit(pid, status)) continue;
+      if (state_ == State::normal) pms_[i]->on_child_exit(pid);
+      break;
     }
   }
 }
@@ -64,6 +62,7 @@ void Master::begin_stop(State state) {
   stop_signal_ = state == State::finishing ? SIGQUIT : SIGTERM;
   spdlog::info(state == State::finishing ? "Finishing ..." : "Terminating ...");
   for (auto& p : pools_) p->signal_all(stop_signal_);
+  for (pid_t pid : old_children_) ::kill(pid, stop_signal_);
 }
 
 // QUIT -> TERM -> KILL, paced by process_control_timeout (fast stop: 1 s).
@@ -71,17 +70,46 @@ void Master::escalate() {
   if (state_ == State::normal) return;
   ++ticks_in_state_;
   long limit = config_.global.process_control_timeout.count();
-  if (stop_signal_ == SIGQUIT) {
-    if (limit > 0 && ticks_in_state_ >= limit) {
-      spdlog::warn("children still running after process_control_timeout ({}s), sending SIGTERM", limit);
-      stop_signal_ = SIGTERM;
-      ticks_in_state_ = 0;
-      for (auto& p : pools_) p->signal_all(SIGTERM);
+  int next = 0;
+  if (stop_signal_ == SIGQUIT && limit > 0 && ticks_in_state_ >= limit) next = SIGTERM;
+  if (stop_signal_ == SIGTERM && ticks_in_state_ >= (limit > 0 ? limit : 1)) next = SIGKILL;
+  if (next == 0) return;
+  spdlog::warn("children still alive after process_control_timeout ({}s), sending SIG{}", limit,
+               ::sigabbrev_np(next));
+  stop_signal_ = next;
+  ticks_in_state_ = 0;
+  for (auto& p : pools_) p->signal_all(next);
+  for (pid_t pid : old_children_) ::kill(pid, next);
+}
+
+void Master::wait_for_events(const sigset_t& mask) {
+  std::vector<pollfd> fds;
+  std::vector<std::size_t> owners;
+  std::int64_t now = now_us();
+  std::int64_t wake_at = 0;
+  for (std::size_t i = 0; i < pools_.size(); ++i) {
+    if (state_ != State::normal || !pms_[i]->wants_listen_events()) continue;
+    if (listen_cooldown_until_us_[i] > now) {
+      wake_at = wake_at == 0 ? listen_cooldown_until_us_[i] : std::min(wake_at, listen_cooldown_until_us_[i]);
+      continue;
     }
-  } else if (stop_signal_ == SIGTERM && ticks_in_state_ >= (limit > 0 ? limit : 1)) {
-    spdlog::warn("children still running after SIGTERM, sending SIGKILL");
-    stop_signal_ = SIGKILL;
-    for (auto& p : pools_) p->signal_all(SIGKILL);
+    fds.push_back(pollfd{pools_[i]->listen_fd(), POLLIN, 0});
+    owners.push_back(i);
+  }
+  timespec timeout{};
+  timespec* tp = nullptr;
+  if (wake_at > 0) {
+    std::int64_t left = std::max<std::int64_t>(wake_at - now, 1000);
+    timeout.tv_sec = left / 1000000;
+    timeout.tv_nsec = (left % 1000000) * 1000;
+    tp = &timeout;
+  }
+  int n = ::ppoll(fds.data(), fds.size(), tp, &mask);
+  if (n <= 0) return;
+  for (std::size_t k = 0; k < fds.size(); ++k) {
+    if (!(fds[k].revents & POLLIN)) continue;
+    pms_[owners[k]]->on_connection_waiting();
+    listen_cooldown_until_us_[owners[k]] = now_us() + kListenCooldownUs;
   }
 }
 
@@ -89,14 +117,13 @@ int Master::run() {
   sigset_t wait_mask = install_master_signals();
   start_tick_timer();
   spdlog::info("fpm is running, pid {}", ::getpid());
-  spawn_initial();
+  for (auto& pm : pms_) pm->start();
   spdlog::info("ready to handle connections");
   auto& flags = signal_flags();
   while (true) {
     if (flags.child) {
       flags.child = 0;
       reap();
-      maintain();
     }
     if (flags.terminate) {
       flags.terminate = 0;
@@ -114,16 +141,24 @@ int Master::run() {
     }
     if (flags.reload) {
       flags.reload = 0;
-      spdlog::warn("SIGUSR2 reload is not implemented yet; ignoring");
+      spdlog::info("Reloading in progress ...");
+      if (state_ == State::normal && check_reload_ && check_reload_()) {
+        reload_ = true;
+        // The old children finish what they serve and exit; the next
+        // generation (same pid after exec) reaps them.
+        for (auto& p : pools_) p->signal_all(SIGQUIT);
+        return 0;
+      }
     }
     if (flags.tick) {
       flags.tick = 0;
       reap();
-      maintain();
+      if (state_ == State::normal)
+        for (auto& pm : pms_) pm->tick();
       escalate();
     }
     if (state_ != State::normal && total_children() == 0) break;
-    sigsuspend(&wait_mask);
+    wait_for_events(wait_mask);
   }
   spdlog::info("exiting, bye-bye!");
   return 0;

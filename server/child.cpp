@@ -1,5 +1,6 @@
 #include "server/child.h"
 
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 
 #include <atomic>
@@ -8,10 +9,13 @@
 
 #include <spdlog/spdlog.h>
 
+#include "server/access_log.h"
 #include "server/event_loop.h"
 #include "server/fcgi_exchange.h"
 #include "server/log.h"
+#include "server/pool_pages.h"
 #include "server/router.h"
+#include "server/watchdog.h"
 #include "server/worker_pool.h"
 #include "session/memcached_store.h"
 #include "session/memory_store.h"
@@ -23,16 +27,6 @@ namespace {
 std::unique_ptr<session::SessionStore> make_session_store(const pool::PoolConfig& pool) {
   if (pool.session_save_handler == "memory") return std::make_unique<session::MemoryStore>();
   return std::make_unique<session::MemcachedStore>(pool.session_save_path);
-}
-
-// php-fpm's ping page headers (fpm_status.c).
-handlers::Handler ping_handler(std::string answer) {
-  return [answer](const Request&, Response& response, handlers::Context&) {
-    response.add_header("Content-Type", "text/plain");
-    response.add_header("Expires", "Thu, 01 Jan 1970 00:00:00 GMT");
-    response.add_header("Cache-Control", "no-cache, no-store, must-revalidate, max-age=0");
-    response.body = answer;
-  };
 }
 
 Fd child_signal_fd() {
@@ -48,47 +42,101 @@ Fd child_signal_fd() {
 
 }  // namespace
 
-int run_child(const pool::PoolConfig& pool, int listen_fd, const std::vector<handlers::Route>& routes) {
+int run_child(const pool::PoolConfig& pool, int listen_fd, const pool::ChildIdentity& id,
+              const std::vector<handlers::Route>& routes) {
   Fd signals = child_signal_fd();
   init_fastcgi();
+  Watchdog::install_stack_capture();
 
   auto store = make_session_store(pool);
   sql::SociDatabase db(sql::DatabaseOptions{pool.sql_dsn, pool.sql_connect_timeout, std::chrono::milliseconds(5000)});
   handlers::SystemClock clock;
   handlers::Context context{*store, pool.session, db, clock};
+  AccessLog access_log(pool.access_log, pool.access_format);
 
   Router router;
   for (const auto& r : routes) router.add(r.script, r.handler);
-  if (!pool.ping_path.empty()) router.add(pool.ping_path, ping_handler(pool.ping_response));
+  PoolPages pool_pages(pool, id.board, listen_fd);
 
   EventLoop loop(listen_fd, ClientFilter(pool.listen_allowed_clients), LoopOptions{});
+  std::atomic<int> in_flight{0};
   std::atomic<long> served{0};
   const long max_requests = pool.pm_max_requests;
+  const int threads = pool.threads_per_child;
 
   RequestHandler handle = [&](const Request& request, Response& response) {
+    if (pool_pages.serve(request, response)) return;
     const handlers::Handler* h = router.find(request);
     if (!h) return Router::not_found(response);
     handlers::Context ctx = context;
     (*h)(request, response, ctx);
   };
-  WorkerPool workers(pool.threads_per_child, [&](Connection* c) {
-    AfterExchange after = serve_fcgi_request(c->fd.get(), handle, ExchangeLimits{});
+
+  // One exchange on `c`; `index` is the worker slot, -1 for the loop thread.
+  auto exchange = [&](Connection* c, WorkerPool::Slot* slot, int index) {
+    std::int64_t start = pool::now_us();
+    RequestHandler observed = [&](const Request& request, Response& response) {
+      if (id.board && index >= 0)
+        id.board->request_started(id.slot, index, start, std::string(request.method()),
+                                  std::string(request.script_name()), std::string(request.query_string()));
+      handle(request, response);
+      if (access_log.enabled()) access_log.write(AccessRecord{request, response, start, pool::now_us(), pool.name});
+    };
+    if (slot) {
+      slot->fd = c->fd.get();
+      slot->slow_logged = false;
+      slot->started_us = start;
+    }
+    AfterExchange after = serve_fcgi_request(c->fd.get(), observed, ExchangeLimits{});
+    bool abandoned = index >= 0 && WorkerPool::current_thread_abandoned();
+    if (slot && !abandoned) {
+      slot->started_us = 0;
+      slot->fd = -1;
+      if (id.board) id.board->request_finished(id.slot, index, pool::now_us());
+    }
     if (after == AfterExchange::closed) {
       c->fd.release();  // libfcgi closed it
       loop.release(c);
     } else {
       loop.rearm(c);
     }
+    return abandoned;
+  };
+
+  std::unique_ptr<WorkerPool> workers;
+  workers = std::make_unique<WorkerPool>(threads, [&](Connection* c, int index) {
+    bool abandoned = exchange(c, &workers->slot(index), index);
+    if (!abandoned) in_flight.fetch_sub(1);
+    loop.resume_accepting();
     // pm.max_requests: finish what is in flight, exit, the master replaces us.
     if (max_requests > 0 && served.fetch_add(1) + 1 == max_requests) loop.stop_gracefully();
   });
-  loop.on_dispatch([&](Connection* c) { workers.submit(c); });
+  Watchdog watchdog(pool, id.board, id.slot, *workers);
+  watchdog.on_terminated([&] {
+    in_flight.fetch_sub(1);
+    loop.resume_accepting();
+  });
+
+  loop.on_capacity([&] { return in_flight.load() < threads; });
+  loop.on_dispatch([&](Connection* c) {
+    in_flight.fetch_add(1);
+    workers->submit(c);
+  });
+  loop.on_inline([&](const std::string& script) { return pool_pages.is_pool_page(script); },
+                 [&](Connection* c) { exchange(c, nullptr, -1); });
+  loop.on_tick([&] { watchdog.check(); });
+  loop.on_accept([&] {
+    if (id.board) id.board->pool().accepted_conn.fetch_add(1, std::memory_order_relaxed);
+  });
   loop.watch(signals.get(), [&] {
     signalfd_siginfo info{};
     while (::read(signals.get(), &info, sizeof(info)) == sizeof(info)) {
       switch (info.ssi_signo) {
         case SIGQUIT: loop.stop_gracefully(); break;
-        case SIGUSR1: reopen_logs(); break;
+        case SIGUSR1:
+          reopen_logs();
+          access_log.reopen();
+          break;
         case SIGUSR2: break;  // the master reloads; children ignore it
         default: loop.stop_now(); break;
       }
@@ -100,7 +148,8 @@ int run_child(const pool::PoolConfig& pool, int listen_fd, const std::vector<han
     spdlog::default_logger()->flush();
     ::_exit(0);
   }
-  workers.stop();
+  if (id.board) id.board->child(id.slot).state = static_cast<int>(pool::ChildState::finishing);
+  workers->stop();
   return 0;
 }
 

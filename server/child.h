@@ -4,13 +4,14 @@
 #include <vector>
 
 #include "handlers/handler.h"
+#include "pool/children.h"
 #include "pool/config.h"
 
 namespace cppfpm::server {
 
-// Runs in a forked child (or in-process for a single-process run).
-// SIGTERM/SIGINT: stop now. SIGQUIT: finish the requests in flight, then
-// exit. SIGUSR1: reopen logs. Returns the exit code.
-int run_child(const pool::PoolConfig& pool, int listen_fd, const std::vector<handlers::Route>& routes);
+// Runs in a forked child. SIGTERM/SIGINT: stop now. SIGQUIT: finish the
+// requests in flight, then exit. SIGUSR1: reopen logs. Returns the exit code.
+int run_child(const pool::PoolConfig& pool, int listen_fd, const pool::ChildIdentity& identity,
+              const std::vector<handlers::Route>& routes);
 
 }  // namespace cppfpm::server

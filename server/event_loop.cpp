@@ -111,6 +111,7 @@ void EventLoop::run() {
     for (Connection* c : pending) on_readable(c);
     pending.clear();
     sweep_partial_heads();
+    update_listening();
 
     auto now = std::chrono::steady_clock::now();
     if (tick_ && now - last_tick >= std::chrono::seconds(1)) {
@@ -119,10 +120,7 @@ void EventLoop::run() {
     }
     if (graceful_) {
       std::lock_guard lock(mutex_);
-      if (accepting_) {
-        accepting_ = false;
-        ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, listen_fd_, nullptr);
-      }
+      update_listening();
       close_idle_locked();
       if (connections_.empty()) break;
     }
@@ -131,8 +129,32 @@ void EventLoop::run() {
   if (!stop_now_) close_idle_locked();
 }
 
+void EventLoop::resume_accepting() {
+  if (paused_.load(std::memory_order_relaxed)) wake();
+}
+
+// Adds or removes the listening socket to match capacity and state.
+void EventLoop::update_listening() {
+  bool want = !graceful_ && !stop_now_ && (!has_room_ || has_room_());
+  if (want == listening_) return;
+  if (want) {
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+    ev.data.u64 = static_cast<std::uint64_t>(listen_fd_);
+    if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, listen_fd_, &ev) != 0) return;
+  } else {
+    ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, listen_fd_, nullptr);
+  }
+  listening_ = want;
+  paused_ = !want;
+}
+
 void EventLoop::accept_all() {
   for (int i = 0; i < kMaxAcceptsPerTurn; ++i) {
+    if (has_room_ && !has_room_()) {
+      update_listening();
+      return;
+    }
     auto connection = std::make_unique<Connection>();
     socklen_t len = sizeof(connection->peer);
     int fd = ::accept4(listen_fd_, reinterpret_cast<sockaddr*>(&connection->peer), &len, SOCK_CLOEXEC);
@@ -149,6 +171,7 @@ void EventLoop::accept_all() {
       continue;
     }
     accepted_.fetch_add(1, std::memory_order_relaxed);
+    if (on_accept_) on_accept_();
     set_socket_timeouts(fd);
     Connection* raw = connection.get();
     {
@@ -182,7 +205,10 @@ void EventLoop::on_readable(Connection* c) {
     case Verdict::complete:
       c->partial = false;
       c->state = Connection::State::working;
-      dispatch_(c);
+      if (verdict.stdin_complete && is_inline_ && is_inline_(verdict.script_name))
+        serve_inline_(c);
+      else
+        dispatch_(c);
       return;
     case Verdict::need_more:
       if (!c->partial) {

@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -37,6 +38,20 @@ class EventLoop {
 
   void on_dispatch(Dispatch dispatch) { dispatch_ = std::move(dispatch); }
   void on_tick(Tick tick) { tick_ = std::move(tick); }
+  // Runs in the loop thread for every accepted connection.
+  void on_accept(std::function<void()> f) { on_accept_ = std::move(f); }
+  // Accept only while `has_room()` (a worker thread is free): otherwise the
+  // connection waits in the kernel's backlog where another child, or the
+  // master's pm, sees it. Workers call resume_accepting() when they finish.
+  void on_capacity(std::function<bool()> has_room) { has_room_ = std::move(has_room); }
+  void resume_accepting();
+  // Requests for these scripts (status, ping) are answered in the loop
+  // thread itself when they arrived whole, so they answer even when every
+  // worker thread is busy.
+  void on_inline(std::function<bool(const std::string&)> is_inline, Dispatch serve_inline) {
+    is_inline_ = std::move(is_inline);
+    serve_inline_ = std::move(serve_inline);
+  }
   // Adds an fd the loop watches for readability; `handler` runs in the loop thread.
   void watch(int fd, std::function<void()> handler);
 
@@ -65,6 +80,7 @@ class EventLoop {
   void close_idle_locked();
   void sweep_partial_heads();
   void wake();
+  void update_listening();
 
   int listen_fd_;
   ClientFilter filter_;
@@ -73,11 +89,16 @@ class EventLoop {
   Fd wakeup_;
   Dispatch dispatch_;
   Tick tick_;
+  std::function<bool()> has_room_;
+  std::function<void()> on_accept_;
+  std::function<bool(const std::string&)> is_inline_;
+  Dispatch serve_inline_;
+  bool listening_ = true;                 // loop thread only
+  std::atomic<bool> paused_{false};       // accepting paused for lack of a free worker
   std::unordered_map<int, std::function<void()>> watched_;
   std::vector<Connection*> pending_;  // loop thread only: heads still arriving
   mutable std::mutex mutex_;  // guards connections_ and the stopping flags
   std::unordered_map<Connection*, std::unique_ptr<Connection>> connections_;
-  bool accepting_ = true;
   std::atomic<bool> graceful_{false};
   std::atomic<bool> stop_now_{false};
   std::atomic<std::uint64_t> accepted_{0};

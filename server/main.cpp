@@ -7,7 +7,13 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <map>
 #include <optional>
+#include <set>
 
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
@@ -22,6 +28,10 @@
 namespace {
 
 constexpr const char* kDefaultConfig = "/etc/cppfpm/cppfpm.conf";
+// Set across a SIGUSR2 re-exec: "address=fd;..." listening sockets to keep,
+// and the pids of the previous generation's children.
+constexpr const char* kInheritedFdsEnv = "CPPFPM_INHERITED_FDS";
+constexpr const char* kOldChildrenEnv = "CPPFPM_OLD_CHILDREN";
 
 struct Options {
   std::string config_path;
@@ -30,19 +40,77 @@ struct Options {
   bool daemonize = false;
 };
 
-std::optional<cppfpm::pool::Config> load(const Options& options) {
+std::string config_path(const Options& options) {
+  if (options.config_path.empty() && ::access(kDefaultConfig, F_OK) == 0) return kDefaultConfig;
+  return options.config_path;
+}
+
+// Loads the config; diagnostics go to `report` (stderr at start, the log on reload).
+std::optional<cppfpm::pool::Config> load(const std::string& path,
+                                         const std::function<void(const std::string&)>& report) {
   namespace pool = cppfpm::pool;
-  std::string path = options.config_path;
-  if (path.empty() && ::access(kDefaultConfig, F_OK) == 0) path = kDefaultConfig;
   if (path.empty()) return pool::default_config();
   pool::LoadResult result = pool::load_config(path);
-  for (const auto& w : result.warnings) std::cerr << "WARNING: " << w.str() << "\n";
-  for (const auto& e : result.errors) std::cerr << e.str() << "\n";
+  for (const auto& w : result.warnings) report("WARNING: " + w.str());
+  for (const auto& e : result.errors) report(e.str());
   if (!result.ok()) {
-    std::cerr << "ERROR: failed to load configuration file '" << path << "'\n";
+    report("ERROR: failed to load configuration file '" + path + "'");
     return std::nullopt;
   }
   return std::move(result.config);
+}
+
+std::map<std::string, int> inherited_fds() {
+  std::map<std::string, int> fds;
+  const char* env = std::getenv(kInheritedFdsEnv);
+  if (!env) return fds;
+  std::string_view rest(env);
+  while (!rest.empty()) {
+    auto end = rest.find(';');
+    std::string_view item = rest.substr(0, end);
+    auto eq = item.rfind('=');
+    if (eq != std::string_view::npos) fds[std::string(item.substr(0, eq))] = std::atoi(std::string(item.substr(eq + 1)).c_str());
+    rest = end == std::string_view::npos ? std::string_view{} : rest.substr(end + 1);
+  }
+  ::unsetenv(kInheritedFdsEnv);
+  return fds;
+}
+
+std::set<pid_t> old_children() {
+  std::set<pid_t> pids;
+  if (const char* env = std::getenv(kOldChildrenEnv)) {
+    std::string list(env);
+    std::size_t pos = 0;
+    while (pos < list.size()) {
+      auto end = list.find(',', pos);
+      if (end == std::string::npos) end = list.size();
+      if (pid_t pid = std::atoi(list.substr(pos, end - pos).c_str()); pid > 0) pids.insert(pid);
+      pos = end + 1;
+    }
+    ::unsetenv(kOldChildrenEnv);
+  }
+  return pids;
+}
+
+// SIGUSR2: php-fpm re-executes itself. The listening sockets survive the
+// exec (the kernel keeps queueing connections meanwhile); the old children
+// finish their requests and are reaped by the new generation.
+[[noreturn]] void reexec(char** argv, const std::vector<std::pair<std::string, int>>& listeners,
+                         const std::set<pid_t>& children) {
+  std::string fds;
+  for (const auto& [address, fd] : listeners) {
+    ::fcntl(fd, F_SETFD, 0);
+    fds += address + "=" + std::to_string(fd) + ";";
+  }
+  std::string pids;
+  for (pid_t pid : children) pids += std::to_string(pid) + ",";
+  ::setenv(kInheritedFdsEnv, fds.c_str(), 1);
+  ::setenv(kOldChildrenEnv, pids.c_str(), 1);
+  ::setenv("CPPFPM_REEXEC", "1", 1);
+  spdlog::default_logger()->flush();
+  ::execv("/proc/self/exe", argv);
+  spdlog::critical("execv() failed during reload: {}", std::strerror(errno));
+  ::_exit(1);
 }
 
 // Forks into the background; the parent exits once the daemon reports
@@ -91,17 +159,22 @@ int main(int argc, char** argv) {
   app.add_flag("-D,--daemonize", options.daemonize, "Force to run in background, and ignore daemonize option");
   CLI11_PARSE(app, argc, argv);
 
-  std::optional<pool::Config> config = load(options);
+  const bool reexecuted = std::getenv("CPPFPM_REEXEC") != nullptr;
+  ::unsetenv("CPPFPM_REEXEC");
+  const std::string path = config_path(options);
+  std::optional<pool::Config> config = load(path, [](const std::string& line) { std::cerr << line << "\n"; });
   if (!config) return 78;  // EX_CONFIG
   if (options.test) {
     std::cerr << "NOTICE: configuration file " << (config->path.empty() ? "(defaults)" : config->path)
               << " test is successful\n";
     return 0;
   }
-  bool background = options.daemonize || (config->global.daemonize && !options.foreground);
+  bool background = !reexecuted && (options.daemonize || (config->global.daemonize && !options.foreground));
   server::init_logging(config->global.error_log, config->global.log_level);
 
+  std::map<std::string, int> inherited = inherited_fds();
   std::vector<server::Fd> listeners;
+  std::vector<std::pair<std::string, int>> listener_names;
   std::vector<pool::PoolRuntime> pools;
   for (const auto& p : config->pools) {
     std::string error;
@@ -110,15 +183,23 @@ int main(int argc, char** argv) {
       spdlog::error("[pool {}] listen: {}", p.name, error);
       return 78;
     }
-    try {
-      listeners.push_back(server::open_listener(
-          *address, server::ListenOptions{p.listen_backlog, p.listen_owner, p.listen_group, p.listen_mode}));
-    } catch (const std::exception& e) {
-      spdlog::error("[pool {}] {}", p.name, e.what());
-      return 1;
+    if (auto it = inherited.find(address->str()); it != inherited.end()) {
+      ::fcntl(it->second, F_SETFD, FD_CLOEXEC);
+      listeners.emplace_back(it->second);
+      inherited.erase(it);
+    } else {
+      try {
+        listeners.push_back(server::open_listener(
+            *address, server::ListenOptions{p.listen_backlog, p.listen_owner, p.listen_group, p.listen_mode}));
+      } catch (const std::exception& e) {
+        spdlog::error("[pool {}] {}", p.name, e.what());
+        return 1;
+      }
     }
+    listener_names.emplace_back(address->str(), listeners.back().get());
     pools.push_back(pool::PoolRuntime{&p, listeners.back().get()});
   }
+  for (const auto& [address, fd] : inherited) ::close(fd);  // no pool listens there any more
 
   int ready_fd = -1;
   if (background && !daemonize(ready_fd)) {
@@ -133,11 +214,20 @@ int main(int argc, char** argv) {
   report_ready(ready_fd, 0);
 
   auto routes = cppfpm::handlers::builtin_routes();
-  pool::Master master(*config, std::move(pools), [&routes](const pool::PoolConfig& p, int fd) {
-    return server::run_child(p, fd, routes);
-  });
+  pool::Master master(*config, std::move(pools),
+                      [&routes](const pool::PoolConfig& p, int fd, const pool::ChildIdentity& id) {
+                        return server::run_child(p, fd, id, routes);
+                      });
+  master.adopt_old_children(old_children());
   master.on_reopen_logs([] { server::reopen_logs(); });
+  master.on_reload([&path] {
+    // Build the new configuration or keep the old one.
+    bool ok = load(path, [](const std::string& line) { spdlog::error("{}", line); }).has_value();
+    if (!ok) spdlog::error("reload aborted: the old configuration keeps running");
+    return ok;
+  });
   int code = master.run();
+  if (master.reload_requested()) reexec(argv, listener_names, master.live_children());
   if (!config->global.pid.empty()) ::unlink(config->global.pid.c_str());
   return code;
 }

@@ -1,6 +1,7 @@
 #include "server/record_screen.h"
 
 #include <cstdint>
+#include <string_view>
 
 namespace cppfpm::server {
 namespace {
@@ -9,10 +10,20 @@ namespace {
 constexpr int kBeginRequest = 1;
 constexpr int kAbortRequest = 2;
 constexpr int kParams = 4;
+constexpr int kStdin = 5;
 constexpr int kGetValues = 9;
 constexpr std::size_t kHeaderSize = 8;
 
-ScreenResult invalid(std::string reason) { return {Verdict::invalid, std::move(reason)}; }
+ScreenResult complete() {
+  ScreenResult r;
+  r.verdict = Verdict::complete;
+  return r;
+}
+
+ScreenResult invalid(std::string reason) { ScreenResult r;
+  r.verdict = Verdict::invalid;
+  r.reason = std::move(reason);
+  return r; }
 
 // Reads a 1- or 4-byte length (section 3.4); false when it runs past `end`.
 bool read_length(const std::string& s, std::size_t& i, std::uint32_t& out) {
@@ -33,6 +44,7 @@ bool read_length(const std::string& s, std::size_t& i, std::uint32_t& out) {
 }
 
 ScreenResult check_pairs(const std::string& params) {
+  ScreenResult ok = complete();
   std::size_t i = 0;
   while (i < params.size()) {
     std::uint32_t name_len = 0;
@@ -44,9 +56,11 @@ ScreenResult check_pairs(const std::string& params) {
       return invalid("FCGI_PARAMS name-value lengths (" + std::to_string(name_len) + ", " +
                      std::to_string(value_len) + ") exceed the stream");
     if (name_len == 0) return invalid("empty name in FCGI_PARAMS");
+    if (std::string_view(params).substr(i, name_len) == "SCRIPT_NAME")
+      ok.script_name = params.substr(i + name_len, value_len);
     i += name_len + value_len;
   }
-  return {Verdict::complete, {}};
+  return ok;
 }
 
 }  // namespace
@@ -59,7 +73,7 @@ ScreenResult screen_request_head(const unsigned char* data, std::size_t size,
   while (true) {
     if (pos >= limits.max_head_bytes)
       return invalid("request head exceeds " + std::to_string(limits.max_head_bytes) + " bytes");
-    if (size - pos < kHeaderSize) return {Verdict::need_more, {}};
+    if (size - pos < kHeaderSize) return ScreenResult{};
     const unsigned char* h = data + pos;
     if (h[0] != 1) return invalid("FastCGI version " + std::to_string(h[0]) + ", expected 1");
     int type = h[1];
@@ -68,7 +82,7 @@ ScreenResult screen_request_head(const unsigned char* data, std::size_t size,
     std::size_t record = kHeaderSize + content + h[6];
     if (pos + record > limits.max_head_bytes)
       return invalid("request head exceeds " + std::to_string(limits.max_head_bytes) + " bytes");
-    if (size - pos < record) return {Verdict::need_more, {}};
+    if (size - pos < record) return ScreenResult{};
     const unsigned char* body = h + kHeaderSize;
     pos += record;
 
@@ -88,12 +102,21 @@ ScreenResult screen_request_head(const unsigned char* data, std::size_t size,
       }
       case kParams:
         if (id != request_id) return invalid("FCGI_PARAMS for a request that was not begun");
-        if (content == 0) return check_pairs(params);
+        if (content == 0) {
+          ScreenResult done = check_pairs(params);
+          // An empty FCGI_STDIN record right after: the request is whole.
+          if (done.verdict == Verdict::complete && size - pos >= kHeaderSize) {
+            const unsigned char* next = data + pos;
+            done.stdin_complete = next[0] == 1 && next[1] == kStdin && ((next[2] << 8) | next[3]) == request_id &&
+                                  next[4] == 0 && next[5] == 0;
+          }
+          return done;
+        }
         params.append(reinterpret_cast<const char*>(body), content);
         break;
       case kAbortRequest:
         if (id != request_id) return invalid("FCGI_ABORT_REQUEST for a request that was not begun");
-        return {Verdict::complete, {}};  // libfcgi ends the request itself
+        return complete();  // libfcgi ends the request itself
       default:
         return invalid("unexpected record type " + std::to_string(type) + " before the end of FCGI_PARAMS");
     }

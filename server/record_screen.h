@@ -19,6 +19,10 @@ enum class Verdict { complete, need_more, invalid };
 struct ScreenResult {
   Verdict verdict = Verdict::need_more;
   std::string reason;  // why the head is invalid
+  // For a complete head: its SCRIPT_NAME, and whether the empty FCGI_STDIN
+  // record that ends the request body is also already there.
+  std::string script_name;
+  bool stdin_complete = false;
 };
 
 struct ScreenLimits {

@@ -1,39 +1,73 @@
 #include "server/worker_pool.h"
 
-#include <pthread.h>
-
 namespace cppfpm::server {
+namespace {
+
+thread_local WorkerPool::Slot* t_slot = nullptr;
+thread_local std::uint32_t t_generation = 0;
+
+}  // namespace
 
 WorkerPool::WorkerPool(int threads, Serve serve) : serve_(std::move(serve)) {
-  threads_.reserve(static_cast<std::size_t>(threads));
-  for (int i = 0; i < threads; ++i) {
-    threads_.emplace_back([this] { work(); });
-    ::pthread_setname_np(threads_.back().native_handle(), "cppfpm-worker");
-  }
+  for (int i = 0; i < threads; ++i) slots_.push_back(std::make_unique<Slot>());
+  for (int i = 0; i < threads; ++i) start_thread(i);
 }
 
 WorkerPool::~WorkerPool() { stop(); }
 
-std::size_t WorkerPool::queued() const {
-  auto n = queue_.size();  // negative when threads wait on an empty queue
-  return n > 0 ? static_cast<std::size_t>(n) : 0;
+void WorkerPool::start_thread(int index) {
+  Slot& s = slot(index);
+  std::uint32_t generation = s.generation.load();
+  std::lock_guard lock(threads_mutex_);
+  threads_.emplace_back([this, index, generation] { work(index, generation); });
+  s.thread = threads_.back().native_handle();
+  ::pthread_setname_np(s.thread, "cppfpm-worker");
+}
+
+bool WorkerPool::current_thread_abandoned() {
+  return t_slot != nullptr && t_slot->generation.load() != t_generation;
+}
+
+void WorkerPool::replace(int index) {
+  Slot& s = slot(index);
+  pthread_t stuck = s.thread;
+  s.generation.fetch_add(1);
+  s.fd = -1;
+  s.started_us = 0;
+  {
+    std::lock_guard lock(threads_mutex_);
+    for (auto it = threads_.begin(); it != threads_.end(); ++it) {
+      if (it->native_handle() == stuck) {
+        it->detach();
+        threads_.erase(it);
+        break;
+      }
+    }
+  }
+  start_thread(index);
 }
 
 void WorkerPool::stop() {
-  if (stopped_) return;
-  stopped_ = true;
-  for (std::size_t i = 0; i < threads_.size(); ++i) queue_.push(nullptr);
-  for (auto& t : threads_) t.join();
+  std::vector<std::thread> threads;
+  {
+    std::lock_guard lock(threads_mutex_);
+    if (stopped_) return;
+    stopped_ = true;
+    threads.swap(threads_);
+  }
+  for (std::size_t i = 0; i < threads.size(); ++i) queue_.push(nullptr);
+  for (auto& t : threads) t.join();
 }
 
-void WorkerPool::work() {
+void WorkerPool::work(int index, std::uint32_t generation) {
+  t_slot = &slot(index);
+  t_generation = generation;
   while (true) {
     Connection* connection = nullptr;
     queue_.pop(connection);
     if (connection == nullptr) return;
-    busy_.fetch_add(1, std::memory_order_relaxed);
-    serve_(connection);
-    busy_.fetch_sub(1, std::memory_order_relaxed);
+    serve_(connection, index);
+    if (current_thread_abandoned()) return;  // a fresh thread owns the slot now
   }
 }
 

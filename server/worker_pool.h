@@ -1,8 +1,16 @@
 #pragma once
 // A child's worker threads. The event loop hands them connections whose
 // request head has arrived; each thread serves one request at a time.
+// Thread i always reports into scoreboard thread slot i; a thread stuck
+// past request_terminate_timeout is abandoned and a fresh thread takes its
+// slot, so the child's capacity comes back.
+#include <pthread.h>
+
 #include <atomic>
+#include <cstdint>
 #include <functional>
+#include <memory>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -14,7 +22,16 @@ namespace cppfpm::server {
 
 class WorkerPool {
  public:
-  using Serve = std::function<void(Connection*)>;
+  // What a worker slot is doing, readable from the loop thread.
+  struct Slot {
+    std::atomic<int> fd{-1};                 // connection being served, -1 when idle
+    std::atomic<std::int64_t> started_us{0}; // request start (CLOCK_REALTIME), 0 when idle
+    std::atomic<std::uint32_t> generation{0};
+    std::atomic<bool> slow_logged{false};
+    pthread_t thread{};
+  };
+  // Serves one connection on worker slot `index`.
+  using Serve = std::function<void(Connection*, int index)>;
 
   WorkerPool(int threads, Serve serve);
   ~WorkerPool();
@@ -25,17 +42,23 @@ class WorkerPool {
   // Lets every thread finish its current request, then joins them.
   void stop();
 
-  int size() const { return static_cast<int>(threads_.size()); }
-  int busy() const { return busy_.load(std::memory_order_relaxed); }
-  std::size_t queued() const;
+  int size() const { return static_cast<int>(slots_.size()); }
+  Slot& slot(int index) { return *slots_[static_cast<std::size_t>(index)]; }
+  // Gives up on the thread in `index` (it is stuck in a handler) and starts
+  // a new one in its place. The old thread exits when its handler returns.
+  void replace(int index);
+  // True when the calling worker thread was replaced and must not report.
+  static bool current_thread_abandoned();
 
  private:
-  void work();
+  void start_thread(int index);
+  void work(int index, std::uint32_t generation);
 
   Serve serve_;
   tbb::concurrent_bounded_queue<Connection*> queue_;
-  std::vector<std::thread> threads_;
-  std::atomic<int> busy_{0};
+  std::vector<std::unique_ptr<Slot>> slots_;
+  std::mutex threads_mutex_;
+  std::vector<std::thread> threads_;  // live threads, joined by stop()
   bool stopped_ = false;
 };
 

@@ -1,0 +1,107 @@
+#include "pool/pm.h"
+
+#include <algorithm>
+
+#include <spdlog/spdlog.h>
+
+namespace cppfpm::pool {
+
+void ProcessManager::spawn(int n) {
+  for (int i = 0; i < n; ++i)
+    if (children_.spawn() < 0) break;
+}
+
+void ProcessManager::start() {
+  switch (config().pm) {
+    case PmMode::static_: spawn(config().pm_max_children); break;
+    case PmMode::dynamic: spawn(config().pm_start_servers); break;
+    case PmMode::ondemand: break;  // the first connection spawns the first child
+  }
+}
+
+void ProcessManager::reached_max_children() {
+  if (warned_max_children_) return;
+  warned_max_children_ = true;
+  children_.board().pool().max_children_reached.fetch_add(1);
+  spdlog::warn("[pool {}] server reached pm.max_children setting ({}), consider raising it", config().name,
+               config().pm_max_children);
+}
+
+void ProcessManager::on_child_exit(pid_t pid) {
+  bool retired = retired_.erase(pid) > 0;
+  switch (config().pm) {
+    case PmMode::static_:
+      spawn(config().pm_max_children - static_cast<int>(children_.count()));
+      break;
+    case PmMode::dynamic:
+      // A child we ended for idleness is not replaced; one that died or was
+      // recycled by pm.max_requests is, at once.
+      if (!retired && static_cast<int>(children_.count()) < config().pm_max_children) spawn(1);
+      break;
+    case PmMode::ondemand:
+      break;
+  }
+}
+
+void ProcessManager::tick() {
+  if (config().pm == PmMode::dynamic) dynamic_tick();
+  if (config().pm == PmMode::ondemand) ondemand_tick();
+}
+
+// php-fpm's idle-server maintenance: keep idle children between
+// pm.min_spare_servers and pm.max_spare_servers, spawning 1, 2, 4 ... up to
+// pm.max_spawn_rate per second while short, never above pm.max_children.
+void ProcessManager::dynamic_tick() {
+  auto counts = children_.board().counts();
+  int total = static_cast<int>(children_.count());
+  const auto& c = config();
+  if (counts.idle > c.pm_max_spare_servers) {
+    pid_t pid = children_.longest_idle();
+    if (pid > 0) {
+      retired_.insert(pid);
+      children_.retire(pid);
+    }
+    spawn_rate_ = 1;
+    return;
+  }
+  if (counts.idle >= c.pm_min_spare_servers) {
+    spawn_rate_ = 1;
+    warned_max_children_ = false;
+    return;
+  }
+  if (total >= c.pm_max_children) {
+    reached_max_children();
+    spawn_rate_ = 1;
+    return;
+  }
+  int n = std::min({spawn_rate_, c.pm_min_spare_servers - counts.idle, c.pm_max_children - total});
+  if (spawn_rate_ >= 8)
+    spdlog::warn(
+        "[pool {}] seems busy (you may need to increase pm.start_servers, or pm.min/max_spare_servers), "
+        "spawning {} children, there are {} idle, and {} total children",
+        c.name, n, counts.idle, total);
+  spawn(n);
+  spawn_rate_ = std::min(spawn_rate_ * 2, c.pm_max_spawn_rate);
+}
+
+// ondemand: a child idle longer than pm.process_idle_timeout is ended.
+void ProcessManager::ondemand_tick() {
+  std::int64_t idle_since = 0;
+  pid_t pid = children_.longest_idle(&idle_since);
+  if (pid > 0 && now_us() - idle_since > config().pm_process_idle_timeout.count() * 1000000) {
+    retired_.insert(pid);
+    children_.retire(pid);
+  }
+  if (children_.board().counts().idle > 0) warned_max_children_ = false;
+}
+
+void ProcessManager::on_connection_waiting() {
+  if (children_.board().counts().idle > 0) return;
+  if (static_cast<int>(children_.count()) >= config().pm_max_children) {
+    reached_max_children();
+    return;
+  }
+  spawn(1);
+}
+
+}  // namespace cppfpm::pool

@@ -1,0 +1,37 @@
+#pragma once
+// The process-manager algorithms of one pool (php-fpm's pm = static,
+// dynamic, ondemand), run by the master: how many children at boot, what
+// to do when one exits, the once-a-second maintenance, and (ondemand) what
+// to do when a connection waits and no child is idle.
+#include <set>
+
+#include "pool/children.h"
+
+namespace cppfpm::pool {
+
+class ProcessManager {
+ public:
+  explicit ProcessManager(PoolChildren& children) : children_(children) {}
+
+  void start();
+  // A child was reaped; `pid` was retired by us when we asked it to go.
+  void on_child_exit(pid_t pid);
+  void tick();
+  // ondemand: the listening socket has a connection waiting.
+  void on_connection_waiting();
+  bool wants_listen_events() const { return config().pm == PmMode::ondemand; }
+
+ private:
+  const PoolConfig& config() const { return children_.config(); }
+  void spawn(int n);
+  void reached_max_children();
+  void dynamic_tick();
+  void ondemand_tick();
+
+  PoolChildren& children_;
+  std::set<pid_t> retired_;
+  int spawn_rate_ = 1;
+  bool warned_max_children_ = false;
+};
+
+}  // namespace cppfpm::pool

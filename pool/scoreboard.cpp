@@ -1,0 +1,136 @@
+#include "pool/scoreboard.h"
+
+#include <sys/mman.h>
+#include <time.h>
+
+#include <cerrno>
+#include <cstring>
+#include <new>
+#include <stdexcept>
+
+namespace cppfpm::pool {
+namespace {
+
+void copy_text(char* dest, std::size_t size, const std::string& text) {
+  std::size_t n = std::min(size - 1, text.size());
+  std::memcpy(dest, text.data(), n);
+  dest[n] = '\0';
+}
+
+void raise_to(std::atomic<int>& target, int value) {
+  int seen = target.load();
+  while (seen < value && !target.compare_exchange_weak(seen, value)) {
+  }
+}
+
+}  // namespace
+
+std::int64_t now_us() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<std::int64_t>(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000;
+}
+
+Scoreboard::Scoreboard(int max_children, int threads) : max_children_(max_children), threads_(threads) {
+  std::size_t children = static_cast<std::size_t>(max_children);
+  std::size_t thread_slots = children * static_cast<std::size_t>(threads);
+  size_ = sizeof(PoolCounters) + children * sizeof(ChildSlot) + thread_slots * sizeof(ThreadSlot);
+  base_ = ::mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (base_ == MAP_FAILED)
+    throw std::runtime_error(std::string("mmap() failed for the scoreboard: ") + std::strerror(errno));
+  auto* p = static_cast<char*>(base_);
+  pool_ = new (p) PoolCounters();
+  p += sizeof(PoolCounters);
+  children_ = reinterpret_cast<ChildSlot*>(p);
+  for (std::size_t i = 0; i < children; ++i) new (&children_[i]) ChildSlot();
+  p += children * sizeof(ChildSlot);
+  threads_base_ = reinterpret_cast<ThreadSlot*>(p);
+  for (std::size_t i = 0; i < thread_slots; ++i) new (&threads_base_[i]) ThreadSlot();
+  pool_->start_us = now_us();
+}
+
+Scoreboard::~Scoreboard() {
+  if (base_ && base_ != MAP_FAILED) ::munmap(base_, size_);
+}
+
+ChildSlot& Scoreboard::child(int index) { return children_[index]; }
+
+ThreadSlot& Scoreboard::thread(int child_index, int thread_index) {
+  return threads_base_[static_cast<std::size_t>(child_index) * static_cast<std::size_t>(threads_) +
+                       static_cast<std::size_t>(thread_index)];
+}
+
+int Scoreboard::claim(pid_t pid, std::int64_t now) {
+  for (int i = 0; i < max_children_; ++i) {
+    ChildSlot& c = children_[i];
+    if (c.state.load() != static_cast<int>(ChildState::free)) continue;
+    c.pid = pid;
+    c.started_us = now;
+    c.requests = 0;
+    c.busy_threads = 0;
+    c.last_request_us = 0;
+    c.last_request_end_us = 0;
+    c.idle_since_us = now;
+    for (int t = 0; t < threads_; ++t) thread(i, t).request_start_us = 0;
+    c.state = static_cast<int>(ChildState::idle);
+    return i;
+  }
+  return -1;
+}
+
+void Scoreboard::release(int index) {
+  if (index < 0 || index >= max_children_) return;
+  children_[index].pid = 0;
+  children_[index].busy_threads = 0;
+  children_[index].state = static_cast<int>(ChildState::free);
+}
+
+int Scoreboard::find(pid_t pid) const {
+  for (int i = 0; i < max_children_; ++i)
+    if (children_[i].pid.load() == pid && children_[i].state.load() != static_cast<int>(ChildState::free)) return i;
+  return -1;
+}
+
+void Scoreboard::request_started(int ci, int ti, std::int64_t now, const std::string& method, const std::string& script,
+                                 const std::string& query) {
+  ThreadSlot& t = thread(ci, ti);
+  t.seq.fetch_add(1);
+  copy_text(t.method, sizeof(t.method), method);
+  copy_text(t.script, sizeof(t.script), script);
+  copy_text(t.query, sizeof(t.query), query);
+  t.seq.fetch_add(1);
+  t.request_start_us = now;
+  ChildSlot& c = children_[ci];
+  if (c.busy_threads.fetch_add(1) == 0) {
+    int expected = static_cast<int>(ChildState::idle);
+    c.state.compare_exchange_strong(expected, static_cast<int>(ChildState::active));
+    raise_to(pool_->max_active_processes, counts().active);
+  }
+}
+
+void Scoreboard::request_finished(int ci, int ti, std::int64_t now) {
+  ThreadSlot& t = thread(ci, ti);
+  std::int64_t started = t.request_start_us.exchange(0);
+  ChildSlot& c = children_[ci];
+  c.requests.fetch_add(1);
+  if (started > 0) c.last_request_us = now - started;
+  c.last_request_end_us = now;
+  if (c.busy_threads.fetch_sub(1) == 1) {
+    c.idle_since_us = now;
+    int expected = static_cast<int>(ChildState::active);
+    c.state.compare_exchange_strong(expected, static_cast<int>(ChildState::idle));
+  }
+}
+
+Scoreboard::Counts Scoreboard::counts() const {
+  Counts n;
+  for (int i = 0; i < max_children_; ++i) {
+    int s = children_[i].state.load();
+    if (s == static_cast<int>(ChildState::idle)) ++n.idle;
+    if (s == static_cast<int>(ChildState::active)) ++n.active;
+    if (s != static_cast<int>(ChildState::free)) ++n.total;
+  }
+  return n;
+}
+
+}  // namespace cppfpm::pool

@@ -1,0 +1,91 @@
+#pragma once
+// The pool's scoreboard: counters in one shared anonymous mapping made by
+// the master before it forks, written by children with atomics, read by
+// the master (pm decisions) and by any child (status page). php-fpm's
+// fpm_scoreboard, with a slot per worker thread under each child.
+//
+// A child is *active* while at least one of its worker threads serves a
+// request, *idle* otherwise; pm.* counts and the status page use this.
+#include <sys/types.h>
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace cppfpm::pool {
+
+enum class ChildState : int { free = 0, idle, active, finishing };
+
+struct ThreadSlot {
+  std::atomic<std::int64_t> request_start_us{0};  // 0: not serving
+  std::atomic<std::uint32_t> seq{0};  // odd while the text below is being written
+  char script[200] = {0};
+  char method[12] = {0};
+  char query[200] = {0};
+};
+
+struct ChildSlot {
+  std::atomic<pid_t> pid{0};
+  std::atomic<int> state{0};
+  std::atomic<std::int64_t> started_us{0};
+  std::atomic<std::uint64_t> requests{0};
+  std::atomic<int> busy_threads{0};
+  std::atomic<std::int64_t> last_request_us{0};        // duration of the last finished request
+  std::atomic<std::int64_t> last_request_end_us{0};
+  std::atomic<std::int64_t> idle_since_us{0};
+};
+
+struct PoolCounters {
+  std::atomic<std::int64_t> start_us{0};
+  std::atomic<std::uint64_t> accepted_conn{0};
+  std::atomic<std::uint64_t> max_listen_queue{0};
+  std::atomic<int> max_active_processes{0};
+  std::atomic<std::uint64_t> max_children_reached{0};
+  std::atomic<std::uint64_t> slow_requests{0};
+};
+
+// One pool's view of the mapping.
+class Scoreboard {
+ public:
+  // Maps room for `max_children` children of `threads` worker threads each.
+  Scoreboard(int max_children, int threads);
+  ~Scoreboard();
+  Scoreboard(const Scoreboard&) = delete;
+  Scoreboard& operator=(const Scoreboard&) = delete;
+
+  PoolCounters& pool() { return *pool_; }
+  int capacity() const { return max_children_; }
+  int threads() const { return threads_; }
+  ChildSlot& child(int index);
+  ThreadSlot& thread(int child_index, int thread_index);
+
+  // Master: claims a free slot for a new child (-1 when full) / frees it.
+  int claim(pid_t pid, std::int64_t now_us);
+  void release(int index);
+  int find(pid_t pid) const;
+
+  // Child: request bookkeeping for one worker thread.
+  void request_started(int child_index, int thread_index, std::int64_t now_us, const std::string& method,
+                       const std::string& script, const std::string& query);
+  void request_finished(int child_index, int thread_index, std::int64_t now_us);
+
+  struct Counts {
+    int idle = 0, active = 0, total = 0;
+  };
+  Counts counts() const;
+
+ private:
+  int max_children_;
+  int threads_;
+  std::size_t size_ = 0;
+  void* base_ = nullptr;
+  PoolCounters* pool_ = nullptr;
+  ChildSlot* children_ = nullptr;
+  ThreadSlot* threads_base_ = nullptr;
+};
+
+std::int64_t now_us();  // CLOCK_REALTIME in microseconds
+
+}  // namespace cppfpm::pool
