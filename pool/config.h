@@ -1,0 +1,109 @@
+#pragma once
+// The configuration in php-fpm's own format (php-fpm.conf + pool.d/*.conf):
+// a [global] section and one section per pool, `include=` with globs,
+// `$pool` and `${ENV}` substitution. See DESIGN.md "Config file".
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "session/settings.h"
+
+namespace cppfpm::pool {
+
+enum class PmMode { static_, dynamic, ondemand };
+
+// "static", "dynamic" or "ondemand", as written in the config file.
+std::string_view to_string(PmMode mode);
+
+// One finding of the loader; str() is what `cppfpm -t` prints.
+struct Diagnostic {
+  std::string file;
+  int line = 0;  // 1-based; 0 when the finding concerns the file as a whole
+  std::string message;
+  std::string str() const;  // "FILE:LINE: message"
+};
+
+struct GlobalConfig {
+  std::string pid;
+  // php-fpm defaults to log/php-fpm.log under its prefix; "" means stderr.
+  std::string error_log;
+  std::string log_level = "notice";  // alert|error|warning|notice|debug
+  bool daemonize = true;
+  int emergency_restart_threshold = 0;
+  std::chrono::seconds emergency_restart_interval{0};
+  std::chrono::seconds process_control_timeout{0};
+  std::chrono::seconds systemd_interval{10};
+};
+
+struct PoolConfig {
+  std::string name;  // the section name
+
+  std::string listen = "127.0.0.1:9000";            // host:port, port, or unix socket path
+  int listen_backlog = 511;                         // -1: the kernel's maximum (somaxconn)
+  std::vector<std::string> listen_allowed_clients;  // empty: any client
+  std::string listen_owner, listen_group, listen_mode = "0660";
+  std::string user, group;
+
+  PmMode pm = PmMode::dynamic;
+  int pm_max_children = 5;
+  int pm_start_servers = 2;
+  int pm_min_spare_servers = 1;
+  int pm_max_spare_servers = 3;
+  int pm_max_spawn_rate = 32;
+  std::chrono::seconds pm_process_idle_timeout{10};
+  int pm_max_requests = 0;  // 0: children are never recycled
+  std::string pm_status_path, ping_path, ping_response = "pong";
+
+  std::chrono::seconds request_terminate_timeout{0}, request_slowlog_timeout{0};
+  std::string slowlog;
+  std::string access_log, access_format = "%R - %u %t \"%m %r\" %s";
+  bool catch_workers_output = false;
+  int rlimit_files = 0;  // 0: keep the inherited limit
+
+  // env[NAME] = value, in file order; a value written `$NAME` is already
+  // replaced by the master's environment variable, as php-fpm does.
+  std::vector<std::pair<std::string, std::string>> env;
+  bool clear_env = true;
+
+  int threads_per_child = 8;  // pm.threads_per_child
+
+  std::string session_save_handler = "memcached";  // "memcached" or "memory"
+  std::string session_save_path = "tcp://127.0.0.1:11211";
+  session::Settings session;
+
+  std::string sql_dsn = "mysql://host=127.0.0.1 port=3306 user=phpUser password=phpPass";
+  int sql_pool_size = 0;  // 0 = threads_per_child
+  std::chrono::milliseconds sql_connect_timeout{2000};
+  std::string cache_servers;  // "" = session_save_path's servers
+  std::chrono::seconds cache_ttl{60};
+
+  // The values the "0 / empty means..." defaults above stand for.
+  int effective_sql_pool_size() const;
+  const std::string& effective_cache_servers() const;
+};
+
+struct Config {
+  GlobalConfig global;
+  std::vector<PoolConfig> pools;  // in order of first appearance
+  std::string path;               // the file loaded; "" for default_config()
+};
+
+struct LoadResult {
+  std::optional<Config> config;  // set exactly when there are no errors
+  std::vector<Diagnostic> errors;
+  std::vector<Diagnostic> warnings;
+  bool ok() const { return config.has_value() && errors.empty(); }
+};
+
+// Reads `path` and the files it includes. An unreadable file is an error.
+LoadResult load_config(const std::string& path);
+// Parses `text` as if it were the file `name` (includes are resolved
+// relative to name's directory).
+LoadResult load_config_string(std::string_view text, const std::string& name);
+// One pool "www" with every default; used when no config file exists.
+Config default_config();
+
+}  // namespace cppfpm::pool

@@ -1,0 +1,173 @@
+// The keys of a pool section: php-fpm's, with php-fpm's meaning, and
+// cppfpm's own (pm.threads_per_child, sql.*, cache.*).
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <climits>
+#include <map>
+
+#include "pool/config_builder.h"
+#include "pool/config_setters.h"
+
+namespace cppfpm::pool {
+
+namespace {
+
+using namespace setters;
+
+bool all_digits(std::string_view text) {
+  return !text.empty() &&
+         std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+std::string check_port(std::string_view port) {
+  if (!all_digits(port) || port.size() > 5 || std::stoi(std::string(port)) < 1 ||
+      std::stoi(std::string(port)) > 65535) {
+    return "has a bad port '" + std::string(port) + "'; ports go from 1 to 65535";
+  }
+  return {};
+}
+
+// php-fpm's forms: "host:port", "[ipv6]:port", "port" (every address), or
+// anything else as a unix socket path.
+std::string set_listen(PoolConfig& pool, const std::string& value) {
+  if (value.empty()) return "must not be empty; use host:port, a port, or a socket path";
+  if (all_digits(value)) {
+    if (std::string why = check_port(value); !why.empty()) return why;
+  } else if (value.front() != '/') {
+    std::size_t colon = value.rfind(':');
+    if (colon != std::string::npos) {
+      std::string_view host = std::string_view(value).substr(0, colon);
+      if (host.empty()) return "has no host before ':'; write 127.0.0.1:9000 or just 9000";
+      if (host.front() == '[' && host.back() != ']') return "has an unclosed '[' in the address";
+      if (std::string why = check_port(std::string_view(value).substr(colon + 1)); !why.empty()) {
+        return why;
+      }
+    }
+  }
+  pool.listen = value;
+  return {};
+}
+
+std::string set_listen_mode(PoolConfig& pool, const std::string& value) {
+  bool octal = (value.size() == 3 || value.size() == 4) &&
+               std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '7'; });
+  if (!octal) return "is not a file mode; write it in octal, e.g. 0660";
+  pool.listen_mode = value;
+  return {};
+}
+
+std::string set_allowed_clients(PoolConfig& pool, const std::string& value) {
+  std::vector<std::string> clients = split_list(value, ',');
+  if (clients.size() == 1 && (clients.front() == "any" || clients.front() == "ANY")) {
+    clients.clear();
+  }
+  for (const std::string& client : clients) {
+    unsigned char address[sizeof(in6_addr)];
+    if (inet_pton(AF_INET, client.c_str(), address) != 1 &&
+        inet_pton(AF_INET6, client.c_str(), address) != 1) {
+      return "lists '" + client + "', which is not an IPv4 or IPv6 address";
+    }
+  }
+  pool.listen_allowed_clients = std::move(clients);
+  return {};
+}
+
+std::string set_pm(PoolConfig& pool, const std::string& value) {
+  if (value == "static") {
+    pool.pm = PmMode::static_;
+  } else if (value == "dynamic") {
+    pool.pm = PmMode::dynamic;
+  } else if (value == "ondemand") {
+    pool.pm = PmMode::ondemand;
+  } else {
+    return "is not a process manager; use static, dynamic or ondemand";
+  }
+  return {};
+}
+
+template <auto Field>
+std::string uri_path(PoolConfig& pool, const std::string& value) {
+  if (value.size() < 2 || value.front() != '/') return "must be a path starting with '/'";
+  pool.*Field = value;
+  return {};
+}
+
+const std::map<std::string, Setter<PoolConfig>, std::less<>>& pool_keys() {
+  constexpr long long kMax = INT_MAX;
+  static const std::map<std::string, Setter<PoolConfig>, std::less<>> keys = {
+      {"listen", set_listen},
+      {"listen.backlog", integer<&PoolConfig::listen_backlog, -1, kMax>},
+      {"listen.allowed_clients", set_allowed_clients},
+      {"listen.owner", text<&PoolConfig::listen_owner>},
+      {"listen.group", text<&PoolConfig::listen_group>},
+      {"listen.mode", set_listen_mode},
+      {"user", text<&PoolConfig::user>},
+      {"group", text<&PoolConfig::group>},
+      {"pm", set_pm},
+      {"pm.max_children", integer<&PoolConfig::pm_max_children, 1, kMax>},
+      {"pm.start_servers", integer<&PoolConfig::pm_start_servers, 0, kMax>},
+      {"pm.min_spare_servers", integer<&PoolConfig::pm_min_spare_servers, 0, kMax>},
+      {"pm.max_spare_servers", integer<&PoolConfig::pm_max_spare_servers, 0, kMax>},
+      {"pm.max_spawn_rate", integer<&PoolConfig::pm_max_spawn_rate, 1, kMax>},
+      {"pm.process_idle_timeout", duration<&PoolConfig::pm_process_idle_timeout>},
+      {"pm.max_requests", integer<&PoolConfig::pm_max_requests, 0, kMax>},
+      {"pm.status_path", uri_path<&PoolConfig::pm_status_path>},
+      {"pm.threads_per_child", integer<&PoolConfig::threads_per_child, 1, 1024>},
+      {"ping.path", uri_path<&PoolConfig::ping_path>},
+      {"ping.response", non_empty_text<&PoolConfig::ping_response>},
+      {"request_terminate_timeout", duration<&PoolConfig::request_terminate_timeout>},
+      {"request_slowlog_timeout", duration<&PoolConfig::request_slowlog_timeout>},
+      {"slowlog", text<&PoolConfig::slowlog>},
+      {"access.log", text<&PoolConfig::access_log>},
+      {"access.format", non_empty_text<&PoolConfig::access_format>},
+      {"catch_workers_output", boolean<&PoolConfig::catch_workers_output>},
+      {"rlimit_files", integer<&PoolConfig::rlimit_files, 0, kMax>},
+      {"clear_env", boolean<&PoolConfig::clear_env>},
+      {"sql.dsn", non_empty_text<&PoolConfig::sql_dsn>},
+      {"sql.pool_size", integer<&PoolConfig::sql_pool_size, 0, kMax>},
+      {"sql.connect_timeout", duration<&PoolConfig::sql_connect_timeout>},
+      {"cache.servers", text<&PoolConfig::cache_servers>},
+      {"cache.ttl", duration<&PoolConfig::cache_ttl>},
+  };
+  return keys;
+}
+
+}  // namespace
+
+std::optional<std::string> set_pool_key(PoolConfig& pool, const std::string& key,
+                                        const std::string& value) {
+  const auto& keys = pool_keys();
+  auto found = keys.find(key);
+  if (found == keys.end()) return std::nullopt;
+  return found->second(pool, value);
+}
+
+bool honoured_pool_key(std::string_view key) {
+  return pool_keys().count(key) != 0;
+}
+
+std::optional<std::string_view> ignored_pool_key(std::string_view key) {
+  static const std::map<std::string_view, std::string_view, std::less<>> reasons = {
+      {"prefix", "paths are used as written"},
+      {"listen.acl_users", "use listen.owner, listen.group and listen.mode"},
+      {"listen.acl_groups", "use listen.owner, listen.group and listen.mode"},
+      {"listen.setfib", "FreeBSD routing tables are not supported"},
+      {"process.priority", "use nice(1) or systemd's Nice="},
+      {"process.dumpable", "not supported by cppfpm"},
+      {"pm.status_listen", "the status page answers on the pool's own listen socket"},
+      {"request_slowlog_trace_depth", "there is no PHP stack to trace"},
+      {"request_terminate_timeout_track_finished", "not supported by cppfpm"},
+      {"rlimit_core", "use ulimit -c or systemd's LimitCORE="},
+      {"chroot", "use systemd's RootDirectory="},
+      {"chdir", "compiled handlers read no scripts from a directory"},
+      {"decorate_workers_output", "not supported by cppfpm"},
+      {"security.limit_extensions", "requests are routed on SCRIPT_NAME to compiled handlers"},
+      {"apparmor_hat", "not supported by cppfpm"},
+  };
+  auto found = reasons.find(key);
+  if (found == reasons.end()) return std::nullopt;
+  return found->second;
+}
+
+}  // namespace cppfpm::pool

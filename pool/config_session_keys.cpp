@@ -1,0 +1,126 @@
+// session.* settings with PHP's names and checks, however they are
+// written: `session.X`, `php_value[session.X]`, `php_admin_flag[session.X]`.
+#include <algorithm>
+#include <cctype>
+#include <map>
+
+#include "pool/config_builder.h"
+#include "pool/config_setters.h"
+
+namespace cppfpm::pool {
+
+namespace {
+
+using namespace setters;
+using session::Settings;
+
+std::string lowercase(std::string_view text) {
+  std::string out(text);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+// PHP refuses names that are empty, all digits, or that would break the
+// Cookie header.
+std::string set_name(Settings& settings, const std::string& value) {
+  if (value.empty()) return "must not be empty";
+  if (std::all_of(value.begin(), value.end(), [](unsigned char c) { return std::isdigit(c); })) {
+    return "must contain a letter";
+  }
+  if (value.find_first_of("=,; \t\r\n\v\f") != std::string::npos) {
+    return "must not contain '=', ',', ';' or blanks";
+  }
+  settings.name = value;
+  return {};
+}
+
+std::string set_samesite(Settings& settings, const std::string& value) {
+  std::string word = lowercase(value);
+  if (!word.empty() && word != "strict" && word != "lax" && word != "none") {
+    return "is not a SameSite value; use Strict, Lax, None or nothing";
+  }
+  settings.cookie_samesite = value;
+  return {};
+}
+
+std::string set_cache_limiter(Settings& settings, const std::string& value) {
+  static constexpr std::string_view kLimiters[] = {"", "nocache", "private", "private_no_expire",
+                                                   "public"};
+  if (std::find(std::begin(kLimiters), std::end(kLimiters), value) == std::end(kLimiters)) {
+    return "is not a cache limiter; use nocache, private, private_no_expire, public or nothing";
+  }
+  settings.cache_limiter = value;
+  return {};
+}
+
+const std::map<std::string, Setter<Settings>, std::less<>>& session_keys() {
+  static const std::map<std::string, Setter<Settings>, std::less<>> keys = {
+      {"name", set_name},
+      {"gc_maxlifetime", duration<&Settings::gc_maxlifetime>},
+      {"sid_length", integer<&Settings::sid_length, 22, 256>},
+      {"sid_bits_per_character", integer<&Settings::sid_bits_per_character, 4, 6>},
+      {"use_strict_mode", boolean<&Settings::use_strict_mode>},
+      {"cookie_lifetime", seconds_count<&Settings::cookie_lifetime>},
+      {"cookie_path", text<&Settings::cookie_path>},
+      {"cookie_domain", text<&Settings::cookie_domain>},
+      {"cookie_secure", boolean<&Settings::cookie_secure>},
+      {"cookie_httponly", boolean<&Settings::cookie_httponly>},
+      {"cookie_samesite", set_samesite},
+      {"lazy_write", boolean<&Settings::lazy_write>},
+      {"cache_limiter", set_cache_limiter},
+  };
+  return keys;
+}
+
+// pecl-memcache calls itself "memcache", php-memcached "memcached"; both
+// mean the shared memcached store here.
+std::string set_save_handler(PoolDraft& pool, const std::string& value, bool& files) {
+  std::string handler = lowercase(value);
+  files = handler == "files";
+  if (handler == "memcache" || handler == "memcached") {
+    pool.config.session_save_handler = "memcached";
+  } else if (handler == "memory") {
+    pool.config.session_save_handler = "memory";
+  } else if (!files) {
+    return "is not supported; use memcached or memory";
+  }
+  return {};
+}
+
+}  // namespace
+
+void apply_session_setting(PoolDraft& pool, std::string_view name, const std::string& written,
+                           const std::string& value, const Location& where,
+                           Diagnostics& diagnostics) {
+  std::string why;
+  if (name == "save_handler") {
+    bool files = false;
+    why = set_save_handler(pool, value, files);
+    pool.files_handler_requested = files;
+    if (files) {
+      diagnostics.warning(where, pool.prefix() + written +
+                                     " = files is not supported; keeping session.save_handler = " +
+                                     pool.config.session_save_handler);
+    }
+  } else if (name == "save_path") {
+    if (value.empty()) {
+      why = "must not be empty";
+    } else {
+      pool.config.session_save_path = value;
+    }
+  } else if (auto found = session_keys().find(name); found != session_keys().end()) {
+    why = found->second(pool.config.session, value);
+  } else {
+    diagnostics.warning(where, pool.prefix() + written + " is ignored: cppfpm does not support " +
+                                   "session." + std::string(name));
+    return;
+  }
+  if (!why.empty()) {
+    diagnostics.error(where, pool.prefix() + written + " = \"" + value + "\" " + why);
+    return;
+  }
+  pool.set_at["session." + std::string(name)] = where;
+}
+
+}  // namespace cppfpm::pool

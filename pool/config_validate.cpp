@@ -1,0 +1,104 @@
+// php-fpm's checks across the settings of a pool (fpm_conf.c,
+// fpm_conf_process_all_pools), reported at the line of the setting to change.
+#include <map>
+
+#include "pool/config_builder.h"
+
+namespace cppfpm::pool {
+
+namespace {
+
+std::string count(std::string_view key, int value) {
+  return std::string(key) + " (" + std::to_string(value) + ")";
+}
+
+void validate_dynamic(PoolDraft& pool, Diagnostics& diagnostics) {
+  PoolConfig& c = pool.config;
+  const std::string p = pool.prefix();
+  const std::string min = count("pm.min_spare_servers", c.pm_min_spare_servers);
+  const std::string max = count("pm.max_spare_servers", c.pm_max_spare_servers);
+  const std::string children = count("pm.max_children", c.pm_max_children);
+  if (c.pm_min_spare_servers < 1) {
+    diagnostics.error(pool.where({"pm.min_spare_servers"}),
+                      p + min + " must be at least 1 when pm = dynamic");
+    return;
+  }
+  if (c.pm_max_spare_servers < 1) {
+    diagnostics.error(pool.where({"pm.max_spare_servers"}),
+                      p + max + " must be at least 1 when pm = dynamic");
+    return;
+  }
+  if (c.pm_min_spare_servers > c.pm_max_children) {
+    diagnostics.error(pool.where({"pm.min_spare_servers", "pm.max_children"}),
+                      p + min + " cannot be greater than " + children +
+                          "; raise pm.max_children or lower pm.min_spare_servers");
+    return;
+  }
+  if (c.pm_max_spare_servers > c.pm_max_children) {
+    diagnostics.error(pool.where({"pm.max_spare_servers", "pm.max_children"}),
+                      p + max + " cannot be greater than " + children +
+                          "; raise pm.max_children or lower pm.max_spare_servers");
+    return;
+  }
+  if (c.pm_max_spare_servers < c.pm_min_spare_servers) {
+    diagnostics.error(pool.where({"pm.max_spare_servers", "pm.min_spare_servers"}),
+                      p + max + " must not be less than " + min);
+    return;
+  }
+  // php-fpm's default for an unset (or zero) pm.start_servers.
+  if (!pool.is_set("pm.start_servers") || c.pm_start_servers == 0) {
+    c.pm_start_servers =
+        c.pm_min_spare_servers + (c.pm_max_spare_servers - c.pm_min_spare_servers) / 2;
+    return;
+  }
+  if (c.pm_start_servers < c.pm_min_spare_servers || c.pm_start_servers > c.pm_max_spare_servers) {
+    diagnostics.error(pool.where({"pm.start_servers"}),
+                      p + count("pm.start_servers", c.pm_start_servers) +
+                          " must not be less than " + min + " nor greater than " + max);
+  }
+}
+
+void validate_pool(PoolDraft& pool, Diagnostics& diagnostics) {
+  PoolConfig& c = pool.config;
+  const std::string p = pool.prefix();
+  if (c.pm == PmMode::dynamic) validate_dynamic(pool, diagnostics);
+  if (c.pm == PmMode::ondemand && c.pm_process_idle_timeout.count() < 1) {
+    diagnostics.error(pool.where({"pm.process_idle_timeout"}),
+                      p + "pm.process_idle_timeout must be at least 1s when pm = ondemand");
+  }
+  if (c.request_slowlog_timeout.count() > 0 && c.slowlog.empty()) {
+    diagnostics.error(pool.where({"request_slowlog_timeout"}),
+                      p + "request_slowlog_timeout is set but slowlog is empty; set slowlog " +
+                          "to the file slow requests are logged to");
+  }
+  if (c.session_save_handler == "memory" && c.pm_max_children > 1) {
+    diagnostics.warning(pool.where({"session.save_handler"}),
+                        p + "session.save_handler = memory keeps sessions inside one child; " +
+                            "with " + count("pm.max_children", c.pm_max_children) +
+                            " a session is lost when another child answers");
+  }
+  if (pool.files_handler_requested && pool.is_set("session.save_path")) {
+    diagnostics.warning(pool.where({"session.save_path"}),
+                        p + "session.save_path is ignored because session.save_handler = " +
+                            "files is not supported");
+    c.session_save_path = PoolConfig{}.session_save_path;
+  }
+}
+
+}  // namespace
+
+void validate_pools(std::vector<PoolDraft>& pools, Diagnostics& diagnostics) {
+  std::map<std::string, const PoolDraft*> listeners;
+  for (PoolDraft& pool : pools) {
+    validate_pool(pool, diagnostics);
+    auto [first, fresh] = listeners.emplace(pool.config.listen, &pool);
+    if (!fresh) {
+      diagnostics.error(pool.where({"listen"}), pool.prefix() + "listen = " + pool.config.listen +
+                                                    " is already the address of pool " +
+                                                    first->second->config.name +
+                                                    "; give each pool its own listen address");
+    }
+  }
+}
+
+}  // namespace cppfpm::pool
