@@ -20,6 +20,9 @@ struct Route {
 
 // The pages this build serves (handlers/registry.cpp).
 std::vector<Route> builtin_routes();
+// Test-only pages (handlers/test_pages.cpp), served when CPPFPM_TEST_PAGES=1:
+// /__test/sleep?ms=N answers after N milliseconds.
+std::vector<Route> test_routes();
 
 void set_session(const server::Request&, server::Response&, Context&);
 void show_session(const server::Request&, server::Response&, Context&);
