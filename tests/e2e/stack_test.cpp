@@ -36,7 +36,7 @@ std::string describe(const Stack& stack) {
 
 }  // namespace
 
-TEST_CASE("e2e: setSession twice with a cookie jar gives the same timestamp and id",
+TEST_CASE("setSession twice with a cookie jar gives the same timestamp and id",
           "[e2e][session]") {
   Stack stack(with_nginx());
   CookieJar jar;
@@ -57,7 +57,7 @@ TEST_CASE("e2e: setSession twice with a cookie jar gives the same timestamp and 
   CHECK(second.all("Set-Cookie").empty());
 }
 
-TEST_CASE("e2e: setSession's first answer has PHP's headers in PHP's order", "[e2e][session]") {
+TEST_CASE("setSession's first answer has PHP's headers in PHP's order", "[e2e][session]") {
   Stack stack(with_nginx());
   auto r = http_get(stack.http_port(), "/setSession.php");
   INFO(describe(stack));
@@ -77,7 +77,7 @@ TEST_CASE("e2e: setSession's first answer has PHP's headers in PHP's order", "[e
   CHECK(r.header("Content-Type") == std::optional<std::string>("text/html; charset=UTF-8"));
 }
 
-TEST_CASE("e2e: showSession dumps the stored session; bool(false) when fresh", "[e2e][session]") {
+TEST_CASE("showSession dumps the stored session, bool(false) when fresh", "[e2e][session]") {
   Stack stack(with_nginx());
   auto fresh = http_get(stack.http_port(), "/showSession.php");
   INFO(describe(stack));
@@ -93,7 +93,7 @@ TEST_CASE("e2e: showSession dumps the stored session; bool(false) when fresh", "
                           ") \"Itcys.top|i:" + std::to_string(page->timestamp) + ";\"\n");
 }
 
-TEST_CASE("e2e: memcached holds the session under the bare id with TTL 1440",
+TEST_CASE("memcached holds the session under the bare id with TTL 1440",
           "[e2e][session][memcached]") {
   Stack stack(with_nginx());
   CookieJar jar;
@@ -112,7 +112,7 @@ TEST_CASE("e2e: memcached holds the session under the bare id with TTL 1440",
   CHECK(found);
 }
 
-TEST_CASE("e2e: testMySQL connects", "[e2e][mysql]") {
+TEST_CASE("testMySQL connects", "[e2e][mysql]") {
   Stack stack(with_nginx());
   auto r = http_get(stack.http_port(), "/testMySQL.php");
   INFO(describe(stack));
@@ -121,7 +121,7 @@ TEST_CASE("e2e: testMySQL connects", "[e2e][mysql]") {
   CHECK(r.header("Content-Type") == std::optional<std::string>("text/html; charset=UTF-8"));
 }
 
-TEST_CASE("e2e: testMySQL with a wrong password shows the failed page", "[e2e][mysql]") {
+TEST_CASE("testMySQL with a wrong password shows the failed page", "[e2e][mysql]") {
   StackOptions options = with_nginx();
   options.pool = [](ConfigKeys& pool) {
     set_key(pool, "sql.dsn", "\"" + mariadb_dsn(shared_mariadb().port, "phpUser", "wrong") + "\"");
@@ -133,7 +133,7 @@ TEST_CASE("e2e: testMySQL with a wrong password shows the failed page", "[e2e][m
   CHECK(r.body == "<h1>connect MySQL failed</h1>");
 }
 
-TEST_CASE("e2e: an unknown page is 404 \"File not found.\"", "[e2e][routing]") {
+TEST_CASE("an unknown page is 404 \"File not found.\"", "[e2e][routing]") {
   Stack stack(with_nginx());
   auto r = http_get(stack.http_port(), "/nothingHere.php");
   INFO(describe(stack));
@@ -142,7 +142,7 @@ TEST_CASE("e2e: an unknown page is 404 \"File not found.\"", "[e2e][routing]") {
   CHECK(r.header("Content-Type") == std::optional<std::string>("text/html; charset=UTF-8"));
 }
 
-TEST_CASE("e2e: concurrent browsers through the keepalive upstream each keep their session",
+TEST_CASE("concurrent browsers through the keepalive upstream each keep their session",
           "[e2e][keepalive]") {
   Stack stack(with_nginx());
   constexpr int browsers = 8, rounds = 25;
@@ -179,7 +179,7 @@ TEST_CASE("e2e: concurrent browsers through the keepalive upstream each keep the
   }
 }
 
-TEST_CASE("e2e: the session survives the backend that made it (two cppfpm, one memcached)",
+TEST_CASE("the session survives the backend that made it (two cppfpm, one memcached)",
           "[e2e][session]") {
   // The seed's session保持 test: two PHP servers behind one upstream, one of
   // them stopped; the visitor keeps their session.

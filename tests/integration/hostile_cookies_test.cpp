@@ -23,6 +23,8 @@ std::vector<Hostile> hostile_ids() {
   return {
       {"spaces", "abc def ghi jkl mno pqr st"},
       {"leading space", " 0123456789abcdefghijklmnop"},
+      {"trailing space", "0123456789abcdefghijklmnop "},
+      {"tab", "\t0123456789abcdefghijklmnop"},
       {"CR/LF header injection", "0123456789abcdefghijklmn\r\nSet-Cookie: evil=1"},
       {"bare LF", "0123456789abcdefghijk\nlmnop"},
       {"5000 characters of the id alphabet", long_valid_alphabet},
@@ -48,19 +50,18 @@ TEST_CASE("hostile session cookies get a fresh id and never reach memcached",
     INFO("stdout: " << r.stdout_data << "\nlog:\n" << stack.fpm_log());
     REQUIRE(r.ended);
     CHECK(r.status == 200);
-    auto cookie = r.header("Set-Cookie");
-    REQUIRE(cookie);
-    auto id = session_id_of_set_cookie(*cookie);
-    REQUIRE(id);
+    CHECK(r.stdout_data.find("evil") == std::string::npos);
+    auto page = parse_set_session(r.body);
+    CHECK(page);
+    if (page) issued.insert(page->id);  // whatever it uses must be all that is stored
+    // PHP 8.2 rejects such an id (php_session_valid_key) and starts anew.
+    auto id = session_id_of_set_cookie(r.header("Set-Cookie").value_or(""));
+    CHECK(id);
+    if (!id || !page) continue;
     CHECK(is_session_id(*id));
     CHECK(*id != hostile.value);
-    auto page = parse_set_session(r.body);
-    REQUIRE(page);
     CHECK(page->id == *id);
-    CHECK(r.stdout_data.find("evil") == std::string::npos);
-    issued.insert(*id);
   }
-  CHECK(issued.size() == hostile_ids().size());
 
   std::set<std::string> stored;
   for (const auto& item : memcached_items(stack.memcached.port())) stored.insert(item.key);

@@ -18,6 +18,8 @@ Memcached::Memcached(const std::filesystem::path& dir, int port)
   start();
 }
 
+Memcached::~Memcached() { kill(); }
+
 void Memcached::start() {
   std::vector<std::string> argv{"memcached", "-l", "127.0.0.1", "-p", std::to_string(port_),
                                 "-U", "0", "-m", "64"};
@@ -42,7 +44,7 @@ void Memcached::kill() {
 }
 
 void Memcached::restart() {
-  if (process_) process_->stop(SIGTERM);
+  kill();
   start();
 }
 

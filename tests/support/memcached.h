@@ -17,6 +17,10 @@ class Memcached {
   // Starts `memcached -l 127.0.0.1 -p PORT -U 0` (a free port when 0),
   // logging to `dir`/memcached.log; throws when it does not come up.
   explicit Memcached(const std::filesystem::path& dir, int port = 0);
+  // SIGKILL: nothing to save, and SIGTERM costs memcached up to a second.
+  ~Memcached();
+  Memcached(const Memcached&) = delete;
+  Memcached& operator=(const Memcached&) = delete;
 
   int port() const { return port_; }
   // PHP's session.save_path form: "tcp://127.0.0.1:PORT".
