@@ -35,14 +35,27 @@ void install_datadir(const std::filesystem::path& dir) {
 
 }  // namespace
 
+namespace {
+
+// A unix socket path must fit sockaddr_un's 108 bytes; deep build trees
+// get theirs in /tmp instead.
+std::filesystem::path socket_path(const std::filesystem::path& dir, int port) {
+  auto path = dir / "mariadb.sock";
+  if (path.string().size() < 100) return path;
+  return std::filesystem::temp_directory_path() /
+         ("cppfpm-mariadb-" + std::to_string(port) + ".sock");
+}
+
+}  // namespace
+
 MariaDb::MariaDb(const std::filesystem::path& dir, int port, bool outlive_starter)
-    : dir_(dir), port_(port ? port : free_loopback_port()) {
+    : dir_(dir), port_(port ? port : free_loopback_port()), socket_(socket_path(dir_, port_)) {
   std::filesystem::create_directories(dir_ / "tmp");
   install_datadir(dir_);
   std::vector<std::string> argv{"mariadbd",
                                 "--no-defaults",
                                 "--datadir=" + (dir_ / "data").string(),
-                                "--socket=" + (dir_ / "mariadb.sock").string(),
+                                "--socket=" + socket_.string(),
                                 "--pid-file=" + (dir_ / "mariadb.pid").string(),
                                 "--tmpdir=" + (dir_ / "tmp").string(),
                                 "--port=" + std::to_string(port_),
@@ -66,7 +79,7 @@ MariaDb::MariaDb(const std::filesystem::path& dir, int port, bool outlive_starte
 MariaDb::~MariaDb() { stop(); }
 
 MariaDbEndpoint MariaDb::endpoint() const {
-  return MariaDbEndpoint{port_, dir_ / "mariadb.sock", process_ ? process_->pid() : -1};
+  return MariaDbEndpoint{port_, socket_, process_ ? process_->pid() : -1};
 }
 
 void MariaDb::execute_sql(std::string_view sql) const {

@@ -42,6 +42,7 @@ class MariaDb {
  private:
   std::filesystem::path dir_;
   int port_;
+  std::filesystem::path socket_;
   std::unique_ptr<Process> process_;
 };
 

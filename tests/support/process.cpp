@@ -76,8 +76,10 @@ std::vector<char*> c_strings(std::vector<std::string>& strings) {
   ::close_range(3, ~0U, 0);
   if (*cwd && ::chdir(cwd) != 0) ::_exit(126);
   ::execve(program, argv, envp);
-  const char msg[] = "exec failed\n";
-  [[maybe_unused]] auto ignored = ::write(2, msg, sizeof msg - 1);
+  const char msg[] = "exec failed: ";
+  [[maybe_unused]] auto a = ::write(2, msg, sizeof msg - 1);
+  [[maybe_unused]] auto b = ::write(2, program, std::strlen(program));
+  [[maybe_unused]] auto c = ::write(2, "\n", 1);
   ::_exit(127);
 }
 
