@@ -10,6 +10,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "pool/child_setup.h"
 #include "pool/signals.h"
 
 namespace cppfpm::pool {
@@ -35,6 +36,7 @@ pid_t PoolChildren::spawn() {
     ::prctl(PR_SET_PDEATHSIG, SIGTERM);
     if (::getppid() == 1) ::_exit(0);
     int code = 1;
+    if (!prepare_child_process(config_)) ::_exit(78);
     try {
       board_->child(slot).pid = ::getpid();
       code = main_(config_, listen_fd_, ChildIdentity{board_.get(), slot});

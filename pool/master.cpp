@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include "pool/signals.h"
+#include "pool/systemd.h"
 
 namespace cppfpm::pool {
 namespace {
@@ -49,10 +50,50 @@ void Master::reap() {
     if (old_children_.erase(pid)) continue;
     for (std::size_t i = 0; i < pools_.size(); ++i) {
       if (!pools_[i]->on_exit(pid, status)) continue;
+      count_abnormal_exit(status);
       if (state_ == State::normal) pms_[i]->on_child_exit(pid);
       break;
     }
   }
+}
+
+// emergency_restart_threshold children dying of SIGSEGV/SIGBUS within
+// emergency_restart_interval make the master reload itself, as php-fpm does.
+void Master::count_abnormal_exit(int status) {
+  const auto& g = config_.global;
+  if (g.emergency_restart_threshold <= 0 || g.emergency_restart_interval.count() <= 0) return;
+  if (!WIFSIGNALED(status) || (WTERMSIG(status) != SIGSEGV && WTERMSIG(status) != SIGBUS)) return;
+  std::int64_t now = now_us();
+  abnormal_exits_us_.push_back(now);
+  std::int64_t window = g.emergency_restart_interval.count() * 1000000;
+  std::erase_if(abnormal_exits_us_, [&](std::int64_t t) { return now - t > window; });
+  if (static_cast<int>(abnormal_exits_us_.size()) >= g.emergency_restart_threshold) {
+    spdlog::warn("failed processes threshold ({} in {} sec) is reached, initiating reload",
+                 g.emergency_restart_threshold, g.emergency_restart_interval.count());
+    abnormal_exits_us_.clear();
+    signal_flags().reload = 1;
+  }
+}
+
+// php-fpm's systemd status line, every systemd_interval seconds.
+void Master::report_to_systemd() {
+  long interval = config_.global.systemd_interval.count();
+  if (interval <= 0 || ++ticks_since_report_ < interval) return;
+  ticks_since_report_ = 0;
+  int active = 0, idle = 0;
+  std::uint64_t accepted = 0, slow = 0;
+  for (auto& p : pools_) {
+    auto counts = p->board().counts();
+    active += counts.active;
+    idle += counts.idle;
+    accepted += p->board().pool().accepted_conn.load();
+    slow += p->board().pool().slow_requests.load();
+  }
+  std::uint64_t rate = accepted >= last_accepted_ ? (accepted - last_accepted_) / static_cast<std::uint64_t>(interval) : 0;
+  last_accepted_ = accepted;
+  systemd_notify("STATUS=Processes active: " + std::to_string(active) + ", idle: " + std::to_string(idle) +
+                 ", Requests: " + std::to_string(accepted) + ", slow: " + std::to_string(slow) +
+                 ", Traffic: " + std::to_string(rate) + "req/sec");
 }
 
 void Master::begin_stop(State state) {
@@ -61,6 +102,7 @@ void Master::begin_stop(State state) {
   ticks_in_state_ = 0;
   stop_signal_ = state == State::finishing ? SIGQUIT : SIGTERM;
   spdlog::info(state == State::finishing ? "Finishing ..." : "Terminating ...");
+  systemd_notify("STOPPING=1");
   for (auto& p : pools_) p->signal_all(stop_signal_);
   for (pid_t pid : old_children_) ::kill(pid, stop_signal_);
 }
@@ -119,6 +161,7 @@ int Master::run() {
   spdlog::info("fpm is running, pid {}", ::getpid());
   for (auto& pm : pms_) pm->start();
   spdlog::info("ready to handle connections");
+  systemd_notify("READY=1\nSTATUS=Ready to handle connections");
   auto& flags = signal_flags();
   while (true) {
     if (flags.child) {
@@ -144,6 +187,7 @@ int Master::run() {
       spdlog::info("Reloading in progress ...");
       if (state_ == State::normal && check_reload_ && check_reload_()) {
         reload_ = true;
+        systemd_notify("RELOADING=1");
         // The old children finish what they serve and exit; the next
         // generation (same pid after exec) reaps them.
         for (auto& p : pools_) p->signal_all(SIGQUIT);
@@ -153,8 +197,10 @@ int Master::run() {
     if (flags.tick) {
       flags.tick = 0;
       reap();
-      if (state_ == State::normal)
+      if (state_ == State::normal) {
         for (auto& pm : pms_) pm->tick();
+        report_to_systemd();
+      }
       escalate();
     }
     if (state_ != State::normal && total_children() == 0) break;

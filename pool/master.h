@@ -50,6 +50,8 @@ class Master {
   void escalate();
   void wait_for_events(const sigset_t& mask);
   std::size_t total_children() const;
+  void report_to_systemd();
+  void count_abnormal_exit(int status);
 
   const Config& config_;
   std::vector<std::unique_ptr<PoolChildren>> pools_;
@@ -60,6 +62,9 @@ class Master {
   int stop_signal_ = 0;
   int ticks_in_state_ = 0;
   bool reload_ = false;
+  int ticks_since_report_ = 0;
+  std::uint64_t last_accepted_ = 0;
+  std::vector<std::int64_t> abnormal_exits_us_;  // for emergency_restart_threshold
   std::function<void()> reopen_logs_;
   std::function<bool()> check_reload_;
 };

@@ -19,6 +19,8 @@
 #include "server/worker_pool.h"
 #include "session/memcached_store.h"
 #include "session/memory_store.h"
+#include "sql/memcached_cache_store.h"
+#include "sql/query_cache.h"
 #include "sql/soci_database.h"
 
 namespace cppfpm::server {
@@ -49,9 +51,13 @@ int run_child(const pool::PoolConfig& pool, int listen_fd, const pool::ChildIden
   Watchdog::install_stack_capture();
 
   auto store = make_session_store(pool);
-  sql::SociDatabase db(sql::DatabaseOptions{pool.sql_dsn, pool.sql_connect_timeout, std::chrono::milliseconds(5000)});
+  sql::SociDatabase db(sql::DatabaseOptions{pool.sql_dsn, pool.sql_connect_timeout, pool.sql_read_timeout,
+                                            pool.sql_write_timeout, pool.effective_sql_pool_size()});
+  sql::MemcachedCacheStore cache_store(session::parse_save_path(pool.effective_cache_servers()),
+                                       std::chrono::milliseconds(500));
+  sql::CachedQueries cache(cache_store, db, sql::QueryCacheOptions{.default_ttl = pool.cache_ttl});
   handlers::SystemClock clock;
-  handlers::Context context{*store, pool.session, db, clock};
+  handlers::Context context{*store, pool.session, db, cache, clock};
   AccessLog access_log(pool.access_log, pool.access_format);
 
   Router router;
@@ -88,6 +94,7 @@ int run_child(const pool::PoolConfig& pool, int listen_fd, const pool::ChildIden
       slot->started_us = start;
     }
     AfterExchange after = serve_fcgi_request(c->fd.get(), observed, ExchangeLimits{});
+    c->requests.fetch_add(1);
     bool abandoned = index >= 0 && WorkerPool::current_thread_abandoned();
     if (slot && !abandoned) {
       slot->started_us = 0;

@@ -21,6 +21,8 @@ struct Connection {
   // loop closes the connection if the rest does not come in time.
   bool partial = false;
   std::chrono::steady_clock::time_point partial_since{};
+  std::chrono::steady_clock::time_point accepted_at{};
+  std::atomic<unsigned> requests{0};  // requests served on this connection
 };
 
 }  // namespace cppfpm::server

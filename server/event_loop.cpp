@@ -165,6 +165,7 @@ void EventLoop::accept_all() {
       return;
     }
     connection->fd.reset(fd);
+    connection->accepted_at = std::chrono::steady_clock::now();
     if (!filter_.allows(connection->peer)) {
       spdlog::warn("Connection disallowed: IP address '{}' has been dropped (listen.allowed_clients)",
                    ClientFilter::peer_text(connection->peer));
@@ -269,9 +270,22 @@ void EventLoop::close_connection(Connection* c) {
   connections_.erase(c);  // closing the fd also removes it from the epoll set
 }
 
+// On a graceful stop: closes kept-alive connections that wait with nothing
+// to read. A request already in the socket is still served (its epoll event
+// comes), and a fresh connection gets a moment for its first request, which
+// the client sent or is about to send.
 void EventLoop::close_idle_locked() {
+  auto now = std::chrono::steady_clock::now();
   for (auto it = connections_.begin(); it != connections_.end();) {
-    if (it->first->state == Connection::State::armed) {
+    Connection* c = it->first;
+    bool idle = c->state == Connection::State::armed;
+    if (idle && !stop_now_) {
+      char byte;
+      bool data_waiting = ::recv(c->fd.get(), &byte, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
+      bool fresh = c->requests.load() == 0 && now - c->accepted_at < std::chrono::seconds(2);
+      idle = !data_waiting && !fresh;
+    }
+    if (idle) {
       pending_.erase(std::remove(pending_.begin(), pending_.end(), it->first), pending_.end());
       it = connections_.erase(it);
     } else {

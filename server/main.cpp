@@ -19,6 +19,7 @@
 #include <spdlog/spdlog.h>
 
 #include "handlers/handler.h"
+#include "pool/child_setup.h"
 #include "pool/config.h"
 #include "pool/master.h"
 #include "server/child.h"
@@ -53,7 +54,16 @@ std::optional<cppfpm::pool::Config> load(const std::string& path,
   pool::LoadResult result = pool::load_config(path);
   for (const auto& w : result.warnings) report("WARNING: " + w.str());
   for (const auto& e : result.errors) report(e.str());
-  if (!result.ok()) {
+  bool ok = result.ok();
+  if (ok) {
+    for (const auto& p : result.config->pools) {
+      if (std::string why = pool::check_pool_identity(p); !why.empty()) {
+        report(path + ":0: " + why);
+        ok = false;
+      }
+    }
+  }
+  if (!ok) {
     report("ERROR: failed to load configuration file '" + path + "'");
     return std::nullopt;
   }
