@@ -7,6 +7,7 @@
 #include "session/settings.h"
 #include "session/store.h"
 #include "sql/database.h"
+#include "sql/query_cache.h"
 
 namespace cppfpm::handlers {
 
@@ -25,6 +26,7 @@ struct Context {
   session::SessionStore& sessions;
   const session::Settings& session_settings;
   sql::Database& db;
+  sql::QueryCache& cache;  // query results in memcached (sql/query_cache.h)
   const Clock& clock;
 };
 

@@ -3,6 +3,7 @@
 #include <ctime>
 
 #include "handlers/handler.h"
+#include "handlers/query_cache.h"
 
 namespace cppfpm::handlers {
 
@@ -13,6 +14,7 @@ std::vector<Route> builtin_routes() {
       {"/setSession", set_session},
       {"/showSession", show_session},
       {"/testMySQL", test_mysql},
+      {"/queryCache", query_cache},
   };
 }
 

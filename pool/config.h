@@ -77,6 +77,7 @@ struct PoolConfig {
   std::string sql_dsn = "mysql://host=127.0.0.1 port=3306 user=phpUser password=phpPass";
   int sql_pool_size = 0;  // 0 = threads_per_child
   std::chrono::milliseconds sql_connect_timeout{2000};
+  std::chrono::milliseconds sql_read_timeout{5000}, sql_write_timeout{5000};
   std::string cache_servers;  // "" = session_save_path's servers
   std::chrono::seconds cache_ttl{60};
 

@@ -127,6 +127,8 @@ const std::map<std::string, Setter<PoolConfig>, std::less<>>& pool_keys() {
       {"sql.dsn", non_empty_text<&PoolConfig::sql_dsn>},
       {"sql.pool_size", integer<&PoolConfig::sql_pool_size, 0, kMax>},
       {"sql.connect_timeout", duration<&PoolConfig::sql_connect_timeout>},
+      {"sql.read_timeout", duration<&PoolConfig::sql_read_timeout>},
+      {"sql.write_timeout", duration<&PoolConfig::sql_write_timeout>},
       {"cache.servers", text<&PoolConfig::cache_servers>},
       {"cache.ttl", duration<&PoolConfig::cache_ttl>},
   };

@@ -1,19 +1,15 @@
 #pragma once
-// SOCI on MariaDB (mysql backend over mariadb-connector-c). One connection
-// per worker thread, opened on first use and reused; a broken one is
-// reopened on the next call.
-#include <atomic>
+// SOCI on MariaDB (mysql backend over mariadb-connector-c): a pool of
+// sql.pool_size connections per child, borrowed for one call and given back
+// on every path. A connection found broken is reopened, so after a MariaDB
+// restart only the calls in flight at that moment fail.
 #include <chrono>
 #include <memory>
 #include <string>
+#include <string_view>
 
-#include <tbb/enumerable_thread_specific.h>
-
+#include "sql/connection_pool.h"
 #include "sql/database.h"
-
-namespace soci {
-class session;
-}
 
 namespace cppfpm::sql {
 
@@ -21,6 +17,9 @@ struct DatabaseOptions {
   std::string dsn = "mysql://host=127.0.0.1 port=3306 user=phpUser password=phpPass";
   std::chrono::milliseconds connect_timeout{2000};
   std::chrono::milliseconds read_timeout{5000};
+  std::chrono::milliseconds write_timeout{5000};
+  int pool_size = 8;
+  std::chrono::milliseconds idle_check{5000};
 };
 
 // "mysql://host=h port=p ..." -> SOCI's mysql connection string with the
@@ -34,14 +33,13 @@ class SociDatabase final : public Database {
   explicit SociDatabase(DatabaseOptions options);
   ~SociDatabase() override;
   bool ping() override;
+  ResultSet query(std::string_view sql, const Params& params) override;
+
+  ConnectionPool& pool() { return pool_; }
 
  private:
-  soci::session* connect();
-
   DatabaseOptions options_;
-  std::string connect_string_;
-  tbb::enumerable_thread_specific<std::unique_ptr<soci::session>> sessions_;
-  std::atomic<bool> down_{false};  // logs once per outage, not per request
+  ConnectionPool pool_;
 };
 
 }  // namespace cppfpm::sql

@@ -42,8 +42,9 @@ struct Fixture {
   session::MemoryStore store;
   session::Settings settings;
   FakeDatabase db;
+  sql::UncachedQueries cache{db};
   FixedClock clock;
-  handlers::Context ctx{store, settings, db, clock};
+  handlers::Context ctx{store, settings, db, cache, clock};
 
   server::Response call(void (*page)(const server::Request&, server::Response&, handlers::Context&),
                         const std::string& cookie = "") {
@@ -121,7 +122,7 @@ TEST_CASE("pages: showSession dumps the raw stored value, or false for a new ses
 TEST_CASE("pages: an unreachable session store is a 503, not a lost session") {
   Fixture f;
   DownStore down;
-  handlers::Context ctx{down, f.settings, f.db, f.clock};
+  handlers::Context ctx{down, f.settings, f.db, f.cache, f.clock};
   server::Request request;
   server::Response response;
   handlers::set_session(request, response, ctx);
