@@ -1,0 +1,54 @@
+#include <catch2/catch.hpp>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "pool/scoreboard.h"
+
+using namespace cppfpm::pool;
+
+TEST_CASE("scoreboard: a child is active while any of its threads serves") {
+  Scoreboard board(3, 2);
+  int a = board.claim(100, now_us());
+  int b = board.claim(101, now_us());
+  REQUIRE(a >= 0);
+  REQUIRE(b >= 0);
+  CHECK(board.counts().idle == 2);
+  board.request_started(a, 0, now_us(), "GET", "/x", "");
+  board.request_started(a, 1, now_us(), "GET", "/y", "");
+  CHECK(board.counts().active == 1);
+  CHECK(board.counts().idle == 1);
+  board.request_finished(a, 0, now_us());
+  CHECK(board.counts().active == 1);  // thread 1 still serves
+  board.request_finished(a, 1, now_us());
+  CHECK(board.counts().active == 0);
+  CHECK(board.child(a).requests == 2);
+  CHECK(board.pool().max_active_processes == 1);
+}
+
+TEST_CASE("scoreboard: slots are claimed up to the capacity and reused after release") {
+  Scoreboard board(2, 1);
+  int a = board.claim(1, now_us());
+  int b = board.claim(2, now_us());
+  CHECK(board.claim(3, now_us()) == -1);
+  CHECK(board.find(2) == b);
+  board.release(a);
+  CHECK(board.counts().total == 1);
+  CHECK(board.claim(4, now_us()) == a);
+}
+
+TEST_CASE("scoreboard: counters written by a forked child are seen by the parent") {
+  Scoreboard board(1, 1);
+  int slot = board.claim(0, now_us());
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    board.pool().accepted_conn.fetch_add(5);
+    board.request_started(slot, 0, now_us(), "GET", "/z", "");
+    ::_exit(0);
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  CHECK(board.pool().accepted_conn == 5);
+  CHECK(board.counts().active == 1);
+  CHECK(std::string(board.thread(slot, 0).script) == "/z");
+}
