@@ -20,6 +20,7 @@ struct Settings {
   std::string cookie_samesite;
   bool lazy_write = true;
   std::string cache_limiter = "nocache";
+  std::chrono::minutes cache_expire{180};  // max-age/Expires of the public and private limiters
 };
 
 }  // namespace cppfpm::session

@@ -1,0 +1,175 @@
+#include "session/cookie.h"
+
+#include <array>
+#include <cstdio>
+#include <limits>
+
+namespace cppfpm::session {
+namespace {
+
+bool is_space(char c) {
+  return c == ' ' || c == '\t';
+}
+
+std::string_view trim(std::string_view text) {
+  while (!text.empty() && is_space(text.front())) text.remove_prefix(1);
+  while (!text.empty() && is_space(text.back())) text.remove_suffix(1);
+  return text;
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Settings come from the operator, but a CR, LF or NUL in one would end
+// the header line, so they never reach the output.
+void append_header_safe(std::string& out, std::string_view text) {
+  for (char c : text) {
+    if (c != '\r' && c != '\n' && c != '\0') out.push_back(c);
+  }
+}
+
+struct CivilTime {
+  std::int64_t year;
+  int month;    // 1..12
+  int day;      // 1..31
+  int weekday;  // 0 = Sunday
+  int hour, minute, second;
+};
+
+std::int64_t floor_div(std::int64_t a, std::int64_t b) {
+  const std::int64_t q = a / b;
+  return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
+}
+
+// Proleptic Gregorian calendar from a day count since 1970-01-01, with the
+// 400-year era arithmetic (era = 146097 days).
+CivilTime to_civil(std::int64_t unix_seconds) {
+  const std::int64_t days = floor_div(unix_seconds, 86400);
+  const std::int64_t seconds_of_day = unix_seconds - days * 86400;
+  const std::int64_t shifted = days + 719468;  // days since 0000-03-01
+  const std::int64_t era = floor_div(shifted, 146097);
+  const std::int64_t day_of_era = shifted - era * 146097;
+  const std::int64_t year_of_era =
+      (day_of_era - day_of_era / 1460 + day_of_era / 36524 - day_of_era / 146096) / 365;
+  const std::int64_t day_of_year =
+      day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+  const std::int64_t mp = (5 * day_of_year + 2) / 153;  // month from March = 0
+  CivilTime t{};
+  t.day = static_cast<int>(day_of_year - (153 * mp + 2) / 5 + 1);
+  t.month = static_cast<int>(mp < 10 ? mp + 3 : mp - 9);
+  t.year = year_of_era + era * 400 + (t.month <= 2 ? 1 : 0);
+  t.weekday = static_cast<int>(days + 4 - floor_div(days + 4, 7) * 7);  // 1970-01-01: Thursday
+  t.hour = static_cast<int>(seconds_of_day / 3600);
+  t.minute = static_cast<int>(seconds_of_day / 60 % 60);
+  t.second = static_cast<int>(seconds_of_day % 60);
+  return t;
+}
+
+}  // namespace
+
+std::string url_decode(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '+') {
+      out.push_back(' ');
+    } else if (c == '%' && i + 2 < text.size() && hex_value(text[i + 1]) >= 0 &&
+               hex_value(text[i + 2]) >= 0) {
+      out.push_back(static_cast<char>(hex_value(text[i + 1]) * 16 + hex_value(text[i + 2])));
+      i += 2;
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+std::string url_encode(std::string_view text) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+        c == '_' || c == '.') {
+      out.push_back(c);
+    } else if (c == ' ') {
+      out.push_back('+');
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[byte >> 4]);
+      out.push_back(kHex[byte & 15]);
+    }
+  }
+  return out;
+}
+
+std::optional<std::string> find_cookie(std::string_view cookie_header, std::string_view name) {
+  if (name.empty()) return std::nullopt;
+  std::size_t pos = 0;
+  while (pos <= cookie_header.size()) {
+    std::size_t end = cookie_header.find(';', pos);
+    if (end == std::string_view::npos) end = cookie_header.size();
+    const std::string_view pair = cookie_header.substr(pos, end - pos);
+    const std::size_t eq = pair.find('=');
+    if (eq != std::string_view::npos && trim(pair.substr(0, eq)) == name) {
+      return url_decode(trim(pair.substr(eq + 1)));
+    }
+    pos = end + 1;
+  }
+  return std::nullopt;
+}
+
+std::string format_http_date(std::int64_t unix_seconds) {
+  static constexpr std::array<const char*, 7> kDays = {"Sun", "Mon", "Tue", "Wed",
+                                                       "Thu", "Fri", "Sat"};
+  static constexpr std::array<const char*, 12> kMonths = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                                          "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  const CivilTime t = to_civil(unix_seconds);
+  std::array<char, 64> buf;
+  const int n = std::snprintf(buf.data(), buf.size(), "%s, %02d %s %04lld %02d:%02d:%02d GMT",
+                              kDays[static_cast<std::size_t>(t.weekday)], t.day,
+                              kMonths[static_cast<std::size_t>(t.month - 1)],
+                              static_cast<long long>(t.year), t.hour, t.minute, t.second);
+  return std::string(buf.data(), n > 0 ? static_cast<std::size_t>(n) : 0);
+}
+
+std::string make_set_cookie(std::string_view id, const Settings& settings, std::int64_t now_unix) {
+  // The id is url-encoded because it may have come from the client
+  // (php-src: "URL encode id because it might be user supplied").
+  std::string out = url_encode(settings.name);
+  out += '=';
+  out += url_encode(id);
+  if (settings.cookie_lifetime > 0 &&
+      now_unix <= std::numeric_limits<std::int64_t>::max() - settings.cookie_lifetime) {
+    const std::int64_t expires = now_unix + settings.cookie_lifetime;
+    if (expires > 0) {
+      out += "; expires=";
+      out += format_http_date(expires);
+      out += "; Max-Age=";
+      out += std::to_string(settings.cookie_lifetime);
+    }
+  }
+  if (!settings.cookie_path.empty()) {
+    out += "; path=";
+    append_header_safe(out, settings.cookie_path);
+  }
+  if (!settings.cookie_domain.empty()) {
+    out += "; domain=";
+    append_header_safe(out, settings.cookie_domain);
+  }
+  if (settings.cookie_secure) out += "; secure";
+  if (settings.cookie_httponly) out += "; HttpOnly";
+  if (!settings.cookie_samesite.empty()) {
+    out += "; SameSite=";
+    append_header_safe(out, settings.cookie_samesite);
+  }
+  return out;
+}
+
+}  // namespace cppfpm::session

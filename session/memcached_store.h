@@ -1,0 +1,74 @@
+#pragma once
+// The production SessionStore: memcached through libmemcached, laid out as
+// pecl-memcache lays sessions out (the bare id as key, the `php`-format
+// value, flags 0, text protocol), so PHP and C++ pages share sessions.
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <tbb/enumerable_thread_specific.h>
+
+#include "session/store.h"
+
+namespace cppfpm::session {
+
+struct Server {
+  std::string host;        // host name or address; for a unix socket, its path
+  std::uint16_t port = 0;  // 0 for a unix socket
+  bool unix_socket = false;
+  bool operator==(const Server&) const = default;
+};
+
+inline constexpr std::uint16_t kMemcachedDefaultPort = 11211;
+
+// A PHP-style session.save_path: comma-separated servers, each
+// "tcp://host:port", "host:port", "host" (port 11211), "[v6addr]:port" or
+// "unix:///path"; a "?persistent=1&weight=..." suffix (pecl-memcache's
+// options) is ignored. Throws std::invalid_argument saying what is wrong.
+std::vector<Server> parse_save_path(std::string_view save_path);
+
+class MemcachedStore : public SessionStore {
+ public:
+  // Connects lazily: nothing is opened until a thread first uses the
+  // store, and each thread (in each process) gets its own connection, so
+  // the store can be built in a master process and used after fork().
+  // Throws std::invalid_argument for a bad save_path.
+  explicit MemcachedStore(std::string_view save_path,
+                          std::chrono::milliseconds timeout = std::chrono::milliseconds(1000));
+  MemcachedStore(std::vector<Server> servers, std::chrono::milliseconds timeout);
+  ~MemcachedStore() override;
+
+  MemcachedStore(const MemcachedStore&) = delete;
+  MemcachedStore& operator=(const MemcachedStore&) = delete;
+
+  // Keys failing is_valid_store_key() never reach memcached: reads,
+  // touches and removes answer not_found, writes unavailable. A ttl above
+  // 30 days is sent as an absolute time (memcached reads exptime >
+  // 2592000 as a unix time).
+  StoreResult read(std::string_view key, std::string& out) override;
+  StoreResult write(std::string_view key, std::string_view value,
+                    std::chrono::seconds ttl) override;
+  StoreResult touch(std::string_view key, std::chrono::seconds ttl) override;
+  StoreResult remove(std::string_view key) override;
+
+  const std::vector<Server>& servers() const { return servers_; }
+
+  class Connection;  // one memcached_st, owned by one thread of one process
+
+ private:
+  std::vector<Server> servers_;
+  std::chrono::milliseconds timeout_;
+  tbb::enumerable_thread_specific<std::unique_ptr<Connection>> connections_;
+
+  // This thread's connection, made on first use; nullptr if libmemcached
+  // could not set one up.
+  Connection* connection();
+};
+
+// The exptime memcached should get for a lifetime of `ttl` at `now_unix`.
+std::int64_t memcached_exptime(std::chrono::seconds ttl, std::int64_t now_unix);
+
+}  // namespace cppfpm::session

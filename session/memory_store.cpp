@@ -1,0 +1,102 @@
+#include "session/memory_store.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <utility>
+
+#include "session/store_key.h"
+
+namespace cppfpm::session {
+namespace {
+
+// Expired entries are dropped when read, and all of them every this many
+// writes, so abandoned sessions do not pile up.
+constexpr std::size_t kSweepEveryWrites = 1024;
+
+}  // namespace
+
+MemoryStore::MemoryStore(Clock clock) : clock_(std::move(clock)) {}
+
+std::chrono::steady_clock::time_point MemoryStore::expiry_for(std::chrono::seconds ttl) const {
+  using TimePoint = std::chrono::steady_clock::time_point;
+  if (ttl.count() == 0) return TimePoint::max();
+  const TimePoint now = clock_();
+  if (ttl.count() < 0) return now;
+  const auto room = std::chrono::duration_cast<std::chrono::seconds>(TimePoint::max() - now);
+  return ttl >= room ? TimePoint::max() : now + ttl;
+}
+
+MemoryStore::Map::iterator MemoryStore::do_find_live(std::string_view key) {
+  auto it = entries_.find(std::string(key));
+  if (it != entries_.end() && it->second.expires != std::chrono::steady_clock::time_point::max() &&
+      it->second.expires <= clock_()) {
+    entries_.erase(it);
+    return entries_.end();
+  }
+  return it;
+}
+
+void MemoryStore::do_sweep_expired() {
+  const auto now = clock_();
+  std::erase_if(entries_, [now](const auto& item) {
+    return item.second.expires != std::chrono::steady_clock::time_point::max() &&
+           item.second.expires <= now;
+  });
+}
+
+StoreResult MemoryStore::read(std::string_view key, std::string& out) {
+  if (!is_valid_store_key(key)) return StoreResult::not_found;
+  std::lock_guard lock(mutex_);
+  const auto it = do_find_live(key);
+  if (it == entries_.end()) return StoreResult::not_found;
+  out = it->second.value;
+  return StoreResult::ok;
+}
+
+StoreResult MemoryStore::write(std::string_view key, std::string_view value,
+                               std::chrono::seconds ttl) {
+  if (!is_valid_store_key(key)) {
+    spdlog::warn("session store: refused to write under an invalid key ({} bytes)", key.size());
+    return StoreResult::unavailable;
+  }
+  const auto expires = expiry_for(ttl);
+  std::lock_guard lock(mutex_);
+  if (++writes_since_sweep_ >= kSweepEveryWrites) {
+    writes_since_sweep_ = 0;
+    do_sweep_expired();
+  }
+  entries_.insert_or_assign(std::string(key), Entry{std::string(value), expires});
+  return StoreResult::ok;
+}
+
+StoreResult MemoryStore::touch(std::string_view key, std::chrono::seconds ttl) {
+  if (!is_valid_store_key(key)) return StoreResult::not_found;
+  const auto expires = expiry_for(ttl);
+  std::lock_guard lock(mutex_);
+  const auto it = do_find_live(key);
+  if (it == entries_.end()) return StoreResult::not_found;
+  it->second.expires = expires;
+  return StoreResult::ok;
+}
+
+StoreResult MemoryStore::remove(std::string_view key) {
+  if (!is_valid_store_key(key)) return StoreResult::not_found;
+  std::lock_guard lock(mutex_);
+  const auto it = do_find_live(key);
+  if (it == entries_.end()) return StoreResult::not_found;
+  entries_.erase(it);
+  return StoreResult::ok;
+}
+
+std::size_t MemoryStore::size() const {
+  std::lock_guard lock(mutex_);
+  const auto now = clock_();
+  return static_cast<std::size_t>(
+      std::count_if(entries_.begin(), entries_.end(), [now](const auto& item) {
+        return item.second.expires == std::chrono::steady_clock::time_point::max() ||
+               item.second.expires > now;
+      }));
+}
+
+}  // namespace cppfpm::session

@@ -1,0 +1,54 @@
+#pragma once
+// An in-process SessionStore: a mutex-guarded map with expiry. For unit
+// tests and `session.save_handler = memory` (one process only: children
+// of a pool do not share it).
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "session/store.h"
+
+namespace cppfpm::session {
+
+class MemoryStore : public SessionStore {
+ public:
+  using Clock = std::function<std::chrono::steady_clock::time_point()>;
+
+  // `clock` is injectable so tests can move time forward.
+  explicit MemoryStore(Clock clock = &std::chrono::steady_clock::now);
+
+  // Keys are checked with is_valid_store_key(): a bad key reads as
+  // not_found and is refused for writing with unavailable. A ttl of 0
+  // never expires, a negative one is already expired (memcached's rules).
+  StoreResult read(std::string_view key, std::string& out) override;
+  StoreResult write(std::string_view key, std::string_view value,
+                    std::chrono::seconds ttl) override;
+  StoreResult touch(std::string_view key, std::chrono::seconds ttl) override;
+  StoreResult remove(std::string_view key) override;
+
+  // Live entries (expired ones are not counted).
+  std::size_t size() const;
+
+ private:
+  struct Entry {
+    std::string value;
+    std::chrono::steady_clock::time_point expires;  // max(): never
+  };
+  using Map = std::unordered_map<std::string, Entry>;
+
+  Clock clock_;
+  mutable std::mutex mutex_;
+  Map entries_;
+  std::size_t writes_since_sweep_ = 0;
+
+  std::chrono::steady_clock::time_point expiry_for(std::chrono::seconds ttl) const;
+  // The `do_` functions expect mutex_ to be held.
+  Map::iterator do_find_live(std::string_view key);
+  void do_sweep_expired();
+};
+
+}  // namespace cppfpm::session

@@ -1,0 +1,65 @@
+#pragma once
+// One request's session, as PHP's session_start() ... session_write_close()
+// (php-src ext/session/session.c), on any SessionStore, with the `php`
+// serialize handler.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "session/php_value.h"
+#include "session/settings.h"
+#include "session/store.h"
+
+namespace cppfpm::session {
+
+class Session {
+ public:
+  // Both must outlive the Session.
+  Session(SessionStore& store, const Settings& settings);
+
+  // session_start(): takes the id from the cookie called settings.name; an
+  // invalid id is replaced by a fresh one (and logged), and with
+  // use_strict_mode so is an id the store does not hold. Reads and decodes
+  // the stored value. unavailable when the store cannot be reached; the
+  // session is then not started.
+  StoreResult start(std::string_view cookie_header);
+
+  const std::string& id() const { return id_; }
+  bool started() const { return started_; }
+  // PHP sends Set-Cookie only when the id did not come from the cookie.
+  bool cookie_needed() const { return cookie_needed_; }
+  PhpArray& vars() { return vars_; }  // $_SESSION
+  const PhpArray& vars() const { return vars_; }
+
+  // The headers session_start() emits, in PHP's order: Set-Cookie when
+  // needed, then those of settings.cache_limiter (nocache, private,
+  // private_no_expire, public; "" or none: nothing). PHP's Last-Modified
+  // for public/private is left out: there is no script file to date.
+  std::vector<std::pair<std::string, std::string>> headers(std::int64_t now_unix) const;
+
+  // session_write_close(): writes the encoded $_SESSION with TTL
+  // gc_maxlifetime; with lazy_write and nothing changed since start() it
+  // only refreshes the TTL. An empty $_SESSION is written as "". A value
+  // that could not be decoded is left in the store unless the request
+  // stored something new. unavailable if called before a successful
+  // start().
+  StoreResult commit();
+
+ private:
+  SessionStore& store_;
+  const Settings& settings_;
+  std::string id_;
+  bool started_ = false;
+  bool cookie_needed_ = false;
+  bool undecodable_ = false;           // the stored value did not decode
+  std::optional<std::string> stored_;  // what start() read, for lazy_write
+  PhpArray vars_;
+
+  void use_fresh_id();
+  void decode_stored(const std::string& data);
+};
+
+}  // namespace cppfpm::session
