@@ -31,6 +31,20 @@ TEST_CASE("harness: MariaDB lets phpUser in with phpPass only", "[harness]") {
   CHECK(read_file(dir / "client.log").find("Access denied") != std::string::npos);
 }
 
+TEST_CASE("harness: MariaDB holds the demo schema of deploy/sql", "[harness]") {
+  TempDir dir;
+  const auto& db = shared_mariadb();
+  auto log = dir / "query.log";
+  int rc = run_command({"mariadb", "--no-defaults", "--host=127.0.0.1",
+                        "--port=" + std::to_string(db.port), "--user=phpUser", "--password=phpPass",
+                        "--batch", "--skip-column-names",
+                        "--execute=SELECT COUNT(*) > 0 FROM cppfpm_demo.items"},
+                       log, 20s);
+  INFO(read_file(log));
+  CHECK(rc == 0);
+  CHECK(read_file(log) == "1\n");
+}
+
 TEST_CASE("harness: memcached metadump lists every key with its expiry", "[harness]") {
   TempDir dir;
   Memcached mc(dir.path());

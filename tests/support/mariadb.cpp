@@ -1,5 +1,6 @@
 #include "support/mariadb.h"
 
+#include <algorithm>
 #include <csignal>
 #include <cstdlib>
 #include <fstream>
@@ -74,6 +75,18 @@ MariaDb::MariaDb(const std::filesystem::path& dir, int port, bool outlive_starte
                              log);
   }
   execute_sql(create_users_sql);
+  load_demo_sql();
+}
+
+void MariaDb::load_demo_sql() const {
+  // The same deploy/sql/*.sql that deploy/lemmp loads, in name order.
+  auto dir = std::filesystem::path(CPPFPM_SOURCE_DIR) / "deploy" / "sql";
+  if (!std::filesystem::is_directory(dir)) return;
+  std::vector<std::filesystem::path> files;
+  for (const auto& entry : std::filesystem::directory_iterator(dir))
+    if (entry.path().extension() == ".sql") files.push_back(entry.path());
+  std::sort(files.begin(), files.end());
+  for (const auto& file : files) execute_sql("source " + file.string());
 }
 
 MariaDb::~MariaDb() { stop(); }

@@ -23,8 +23,8 @@ class MariaDb {
  public:
   // mariadb-install-db into `dir`/data, mariadbd on 127.0.0.1:port (a free
   // one when 0) with grants enforced, then phpUser@127.0.0.1 and
-  // phpUser@localhost identified by 'phpPass'. Throws with the server log
-  // when that fails. `outlive_starter` keeps the server alive if the
+  // phpUser@localhost identified by 'phpPass', then deploy/sql/*.sql.
+  // Throws with the server log when that fails. `outlive_starter` keeps the server alive if the
   // starting process dies (for a CTest fixture).
   explicit MariaDb(const std::filesystem::path& dir, int port = 0, bool outlive_starter = false);
   ~MariaDb();
@@ -34,6 +34,8 @@ class MariaDb {
   MariaDbEndpoint endpoint() const;
   // Runs SQL as root over the socket; throws with the client's output on failure.
   void execute_sql(std::string_view sql) const;
+  // Loads deploy/sql/*.sql (the demo schema the pages read), as deploy/lemmp does.
+  void load_demo_sql() const;
   void stop();
   // Leaves the server running after this object is gone.
   MariaDbEndpoint release();
