@@ -11,9 +11,8 @@ bool is_space(char c) {
   return c == ' ' || c == '\t';
 }
 
-std::string_view trim(std::string_view text) {
+std::string_view trim_leading(std::string_view text) {
   while (!text.empty() && is_space(text.front())) text.remove_prefix(1);
-  while (!text.empty() && is_space(text.back())) text.remove_suffix(1);
   return text;
 }
 
@@ -117,8 +116,11 @@ std::optional<std::string> find_cookie(std::string_view cookie_header, std::stri
     if (end == std::string_view::npos) end = cookie_header.size();
     const std::string_view pair = cookie_header.substr(pos, end - pos);
     const std::size_t eq = pair.find('=');
-    if (eq != std::string_view::npos && trim(pair.substr(0, eq)) == name) {
-      return url_decode(trim(pair.substr(eq + 1)));
+    // As PHP reads cookies (php_default_treat_data): blanks before a name
+    // are skipped, the value is taken as sent. " id" is not "id": a value
+    // with blanks fails id validation and gets a fresh session.
+    if (eq != std::string_view::npos && trim_leading(pair.substr(0, eq)) == name) {
+      return url_decode(pair.substr(eq + 1));
     }
     pos = end + 1;
   }
