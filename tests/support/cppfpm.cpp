@@ -58,8 +58,11 @@ Cppfpm::Cppfpm(const std::filesystem::path& dir, ConfigKeys pool, ConfigKeys glo
     : config_(dir / "cppfpm.conf"), port_(port_of(pool)) {
   std::filesystem::create_directories(dir);
   write_file(config_, fpm_config(pool, global));
+  ProcessOptions options;
+  options.env = {{"CPPFPM_TEST_PAGES", "1"}};  // /__test/sleep?ms=N
   process_ = std::make_unique<Process>(
-      std::vector<std::string>{CPPFPM_BINARY, "-F", "-y", config_.string()}, dir / "cppfpm.log");
+      std::vector<std::string>{CPPFPM_BINARY, "-F", "-y", config_.string()}, dir / "cppfpm.log",
+      options);
   if (!process_->wait_for_port(port_, 10s)) {
     auto status = process_->exit_status();
     throw std::runtime_error("cppfpm did not listen on port " + std::to_string(port_) +

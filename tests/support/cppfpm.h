@@ -28,8 +28,9 @@ void set_key(ConfigKeys& keys, const std::string& key, const std::string& value)
 class Cppfpm {
  public:
   // Writes `dir`/cppfpm.conf from `pool` (which must hold `listen =
-  // 127.0.0.1:PORT`) and starts CPPFPM_BINARY -F -y on it; throws with the
-  // log when the port does not open within 10 s.
+  // 127.0.0.1:PORT`) and starts CPPFPM_BINARY -F -y on it, with the test
+  // pages on (CPPFPM_TEST_PAGES=1); throws with the log when the port does
+  // not open within 10 s.
   Cppfpm(const std::filesystem::path& dir, ConfigKeys pool, ConfigKeys global = {});
 
   int port() const { return port_; }

@@ -98,6 +98,11 @@ SilentListener silent_listener() {
   throw std::runtime_error("silent_listener: could not listen on a loopback port");
 }
 
+void reset_on_close(int fd) {
+  linger abort{1, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &abort, sizeof abort);
+}
+
 bool send_all(int fd, std::string_view bytes) {
   while (!bytes.empty()) {
     ssize_t n = ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);

@@ -64,6 +64,10 @@ struct SilentListener {
 };
 SilentListener silent_listener();
 
+// Makes close() send a TCP RST instead of a FIN (SO_LINGER 0): a client
+// that vanishes rather than hangs up.
+void reset_on_close(int fd);
+
 // Writes every byte (MSG_NOSIGNAL); false when the peer is gone.
 bool send_all(int fd, std::string_view bytes);
 
