@@ -14,7 +14,9 @@ namespace cppfpm::handlers {
 namespace {
 
 constexpr std::uint64_t kMaxId = 4294967295;  // the column is INT UNSIGNED
-constexpr const char* kItemQuery = "SELECT id, name, price, stock FROM cppfpm_demo.items WHERE id = :id";
+// SOCI hands DECIMAL over as a double; as text the price keeps its cents.
+constexpr const char* kItemQuery =
+    "SELECT id, name, CAST(price AS CHAR) AS price, stock FROM cppfpm_demo.items WHERE id = :id";
 
 int hex_digit(char c) {
   if (c >= '0' && c <= '9') return c - '0';

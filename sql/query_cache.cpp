@@ -151,6 +151,9 @@ CachedResult CachedQueries::query(std::string_view sql, const Params& params, st
     return {std::move(result), CacheStatus::miss};
   }
   LockGuard guard(store_, lock_key(key));
+  // The previous runner may have stored its result and dropped the lock
+  // between our miss and our add: look once more before asking MariaDB.
+  if (auto late = cached(key, rc)) return {std::move(*late), CacheStatus::hit};
   ResultSet result = db_.query(sql, params);
   store(key, sql, result, ttl);
   return {std::move(result), CacheStatus::miss};

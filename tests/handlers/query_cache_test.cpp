@@ -79,7 +79,7 @@ TEST_CASE("queryCache page: a missing row is a 404") {
   CHECK(r.body.find("No item with id 11") != std::string::npos);
 }
 
-TEST_CASE("queryCache page: MariaDB down and nothing cached is a 503; cached ids still answer") {
+TEST_CASE("queryCache page: MariaDB down and nothing cached is a 503, cached ids still answer") {
   Page p;
   p.get("id=1");
   p.db.up = false;
