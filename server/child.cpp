@@ -64,7 +64,10 @@ int run_child(const pool::PoolConfig& pool, int listen_fd, const pool::ChildIden
   for (const auto& r : routes) router.add(r.script, r.handler);
   PoolPages pool_pages(pool, id.board, listen_fd);
 
-  EventLoop loop(listen_fd, ClientFilter(pool.listen_allowed_clients), LoopOptions{});
+  LoopOptions loop_options;
+  loop_options.max_conns = pool.pm_max_children * pool.threads_per_child;
+  loop_options.max_reqs = loop_options.max_conns;
+  EventLoop loop(listen_fd, ClientFilter(pool.listen_allowed_clients), loop_options);
   std::atomic<int> in_flight{0};
   std::atomic<long> served{0};
   const long max_requests = pool.pm_max_requests;

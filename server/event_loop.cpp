@@ -218,6 +218,28 @@ void EventLoop::on_readable(Connection* c) {
       }
       pending_.push_back(c);
       return;
+    case Verdict::management: {
+      // Consume the record (its bytes are in the socket) and answer it.
+      std::vector<char> sink(verdict.consumed);
+      if (::recv(c->fd.get(), sink.data(), sink.size(), MSG_DONTWAIT) != static_cast<ssize_t>(sink.size())) {
+        close_connection(c);
+        return;
+      }
+      std::string reply = get_values_result(verdict.names, options_.max_conns, options_.max_reqs);
+      if (::send(c->fd.get(), reply.data(), reply.size(), MSG_DONTWAIT | MSG_NOSIGNAL) !=
+          static_cast<ssize_t>(reply.size())) {
+        close_connection(c);
+        return;
+      }
+      // Whatever follows (a request, more to come, or EOF) is looked at on
+      // the next turn, so a flood of such records cannot monopolise the loop.
+      if (!c->partial) {
+        c->partial = true;
+        c->partial_since = std::chrono::steady_clock::now();
+      }
+      pending_.push_back(c);
+      return;
+    }
     case Verdict::invalid:
       spdlog::warn("closing FastCGI connection from {}: {}", ClientFilter::peer_text(c->peer),
                    verdict.reason);

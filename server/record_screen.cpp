@@ -63,7 +63,47 @@ ScreenResult check_pairs(const std::string& params) {
   return ok;
 }
 
+void append_length(std::string& out, std::size_t n) {
+  if (n < 128) {
+    out += static_cast<char>(n);
+    return;
+  }
+  out += static_cast<char>(0x80 | ((n >> 24) & 0x7f));
+  out += static_cast<char>((n >> 16) & 0xff);
+  out += static_cast<char>((n >> 8) & 0xff);
+  out += static_cast<char>(n & 0xff);
+}
+
 }  // namespace
+
+std::string get_values_result(const std::vector<std::string>& names, int max_conns, int max_reqs) {
+  std::string body;
+  for (const auto& name : names) {
+    std::string value;
+    if (name == "FCGI_MAX_CONNS") value = std::to_string(max_conns);
+    else if (name == "FCGI_MAX_REQS") value = std::to_string(max_reqs);
+    else if (name == "FCGI_MPXS_CONNS") value = "0";
+    else continue;  // unknown names are left out of the reply
+    append_length(body, name.size());
+    append_length(body, value.size());
+    body += name;
+    body += value;
+  }
+  if (body.size() > 65535) body.clear();
+  std::string out;
+  std::size_t padding = (8 - body.size() % 8) % 8;
+  out += static_cast<char>(1);
+  out += static_cast<char>(10);  // FCGI_GET_VALUES_RESULT
+  out += '\0';
+  out += '\0';
+  out += static_cast<char>((body.size() >> 8) & 0xff);
+  out += static_cast<char>(body.size() & 0xff);
+  out += static_cast<char>(padding);
+  out += '\0';
+  out += body;
+  out.append(padding, '\0');
+  return out;
+}
 
 ScreenResult screen_request_head(const unsigned char* data, std::size_t size,
                                  const ScreenLimits& limits) {
@@ -87,9 +127,24 @@ ScreenResult screen_request_head(const unsigned char* data, std::size_t size,
     pos += record;
 
     if (id == 0) {
-      // Management records (section 4) are answered by libfcgi itself.
+      // Management records (section 4): the loop answers FCGI_GET_VALUES
+      // itself, so a client that only asks never occupies a worker.
       if (type != kGetValues) return invalid("record type " + std::to_string(type) + " for request id 0");
-      continue;
+      if (request_id != -1) return invalid("FCGI_GET_VALUES inside a request");
+      ScreenResult m;
+      m.verdict = Verdict::management;
+      m.consumed = record;
+      std::string pairs(reinterpret_cast<const char*>(body), content);
+      std::size_t i = 0;
+      while (i < pairs.size()) {
+        std::uint32_t name_len = 0, value_len = 0;
+        if (!read_length(pairs, i, name_len) || !read_length(pairs, i, value_len) ||
+            name_len > pairs.size() - i || value_len > pairs.size() - i - name_len)
+          return invalid("malformed FCGI_GET_VALUES body");
+        m.names.push_back(pairs.substr(i, name_len));
+        i += name_len + value_len;
+      }
+      return m;
     }
     switch (type) {
       case kBeginRequest: {

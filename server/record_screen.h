@@ -11,10 +11,16 @@
 // section 3.4.
 #include <cstddef>
 #include <string>
+#include <vector>
 
 namespace cppfpm::server {
 
-enum class Verdict { complete, need_more, invalid };
+enum class Verdict {
+  complete,    // a whole, well-formed request head
+  need_more,   // well formed so far, more bytes to come
+  invalid,     // close the connection
+  management,  // an FCGI_GET_VALUES record comes first: answer it, consume it
+};
 
 struct ScreenResult {
   Verdict verdict = Verdict::need_more;
@@ -23,7 +29,13 @@ struct ScreenResult {
   // record that ends the request body is also already there.
   std::string script_name;
   bool stdin_complete = false;
+  // For a management record: its size in bytes and the names asked for.
+  std::size_t consumed = 0;
+  std::vector<std::string> names;
 };
+
+// The FCGI_GET_VALUES_RESULT record answering `names` (section 4.1).
+std::string get_values_result(const std::vector<std::string>& names, int max_conns, int max_reqs);
 
 struct ScreenLimits {
   std::size_t max_head_bytes = 128 * 1024;  // BEGIN_REQUEST + all PARAMS records

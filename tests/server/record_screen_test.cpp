@@ -150,10 +150,28 @@ TEST_CASE("record_screen: a head over the limit is refused, not waited for") {
   CHECK(screen_request_head(b.data(), 1024, limits).verdict == Verdict::invalid);
 }
 
-TEST_CASE("record_screen: management records on id 0 are let through to libfcgi") {
+TEST_CASE("record_screen: FCGI_GET_VALUES first is reported for the loop to answer") {
   Bytes b;
-  record(b, 9, 0, pair("FCGI_MAX_CONNS", ""));
+  record(b, 9, 0, pair("FCGI_MAX_CONNS", "") + pair("FCGI_MPXS_CONNS", ""));
+  std::size_t management_size = b.size();
   Bytes head = good_head();
   b.insert(b.end(), head.begin(), head.end());
-  CHECK(screen_request_head(b.data(), b.size()).verdict == Verdict::complete);
+  auto r = screen_request_head(b.data(), b.size());
+  REQUIRE(r.verdict == Verdict::management);
+  CHECK(r.consumed == management_size);
+  CHECK(r.names == std::vector<std::string>{"FCGI_MAX_CONNS", "FCGI_MPXS_CONNS"});
+  // The rest screens as a normal head once the record is consumed.
+  CHECK(screen_request_head(b.data() + management_size, b.size() - management_size).verdict == Verdict::complete);
+}
+
+TEST_CASE("record_screen: the FCGI_GET_VALUES_RESULT record") {
+  std::string reply = cppfpm::server::get_values_result({"FCGI_MAX_CONNS", "FCGI_MPXS_CONNS", "OTHER"}, 16, 16);
+  REQUIRE(reply.size() % 8 == 0);
+  CHECK(reply[0] == 1);
+  CHECK(reply[1] == 10);
+  CHECK(reply[2] == 0);
+  CHECK(reply[3] == 0);
+  std::size_t content = (static_cast<unsigned char>(reply[4]) << 8) | static_cast<unsigned char>(reply[5]);
+  std::string body = reply.substr(8, content);
+  CHECK(body == std::string("\x0e\x02") + "FCGI_MAX_CONNS16" + std::string("\x0f\x01") + "FCGI_MPXS_CONNS0");
 }
