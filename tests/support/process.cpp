@@ -14,6 +14,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "support/reaper.h"
 #include "support/temp_dir.h"
 
 extern char** environ;
@@ -101,18 +102,24 @@ Process::Process(std::vector<std::string> argv, std::filesystem::path log, Proce
     exec_child(program.c_str(), c_args.data(), c_env.data(), log_name.c_str(), cwd.c_str(),
                options.die_with_parent, parent);
   ::setpgid(pid_, pid_);  // also done in the child; whichever runs first wins
+  if (options.die_with_parent) {
+    reap_group_if_we_die(pid_);
+    reaped_ = true;
+  }
 }
 
 Process::Process(Process&& other) noexcept
     : argv_(std::move(other.argv_)),
       log_(std::move(other.log_)),
       pid_(std::exchange(other.pid_, -1)),
-      status_(other.status_) {}
+      status_(other.status_),
+      reaped_(std::exchange(other.reaped_, false)) {}
 
 Process::~Process() {
   if (pid_ <= 0) return;
   stop();
   ::kill(-pid_, SIGKILL);  // leftovers of its process group
+  if (reaped_) forget_group(pid_);
 }
 
 std::string Process::log() const {
@@ -158,7 +165,11 @@ void Process::signal(int sig) {
   if (running()) ::kill(pid_, sig);
 }
 
-pid_t Process::release() { return std::exchange(pid_, -1); }
+pid_t Process::release() {
+  if (reaped_) forget_group(pid_);
+  reaped_ = false;
+  return std::exchange(pid_, -1);
+}
 
 bool Process::wait_for_port(int port, Millis timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;

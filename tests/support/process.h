@@ -67,6 +67,7 @@ class Process {
   std::filesystem::path log_;
   pid_t pid_ = -1;
   std::optional<int> status_;
+  bool reaped_ = false;  // registered with the reaper (support/reaper.h)
 };
 
 // Runs a command to completion (output appended to `log`); the exit code,
