@@ -234,7 +234,13 @@ int main(int argc, char** argv) {
   master.on_reopen_logs([] { server::reopen_logs(); });
   master.on_reload([&path] {
     // Build the new configuration or keep the old one.
-    bool ok = load(path, [](const std::string& line) { spdlog::error("{}", line); }).has_value();
+    bool ok = load(path, [](const std::string& line) {
+                 constexpr std::string_view kWarning = "WARNING: ";
+                 if (line.compare(0, kWarning.size(), kWarning) == 0)
+                   spdlog::warn("{}", line.substr(kWarning.size()));
+                 else
+                   spdlog::error("{}", line);
+               }).has_value();
     if (!ok) spdlog::error("reload aborted: the old configuration keeps running");
     return ok;
   });
