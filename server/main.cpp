@@ -238,6 +238,8 @@ int main(int argc, char** argv) {
                  constexpr std::string_view kWarning = "WARNING: ";
                  if (line.compare(0, kWarning.size(), kWarning) == 0)
                    spdlog::warn("{}", line.substr(kWarning.size()));
+                 else if (line.compare(0, 7, "ERROR: ") == 0)
+                   spdlog::error("{}", line.substr(7));
                  else
                    spdlog::error("{}", line);
                }).has_value();
