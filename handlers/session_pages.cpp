@@ -22,11 +22,14 @@ std::string php_print(const session::PhpValue& value) {
   return "";
 }
 
-// The answer when the session store cannot be reached: a clear 503 rather
-// than a page with a lost session.
-void store_unavailable(server::Response& response) {
+// The answer when the session store cannot be reached, or another request
+// held the session's lock for longer than session.lock_wait: a clear 503
+// rather than a page with a lost session. The store logs the outage once.
+void store_unavailable(server::Response& response, session::StoreResult why) {
   response.status = 503;
-  response.body = "Session storage unavailable, please retry.\n";
+  response.body = why == session::StoreResult::busy
+                      ? "Session busy: another request holds it, please retry.\n"
+                      : "Session storage unavailable, please retry.\n";
 }
 
 void add_session_headers(const session::Session& s, const Context& ctx, server::Response& response) {
@@ -37,27 +40,32 @@ void add_session_headers(const session::Session& s, const Context& ctx, server::
 
 void set_session(const server::Request& request, server::Response& response, Context& ctx) {
   session::Session s(ctx.sessions, ctx.session_settings);
-  if (s.start(request.cookie_header()) == session::StoreResult::unavailable) return store_unavailable(response);
+  if (auto started = s.start(request.cookie_header(), request.query_string());
+      started != session::StoreResult::ok)
+    return store_unavailable(response, started);
   auto& vars = s.vars();
   if (!vars.contains("Itcys.top")) vars.set("Itcys.top", session::PhpValue(ctx.clock.unix_now()));
   add_session_headers(s, ctx, response);
   response.write(php_print(*vars.find("Itcys.top")));
   response.write("<br><br>");
   response.write("Session ID: " + s.id());
-  if (s.commit() == session::StoreResult::unavailable) {
+  if (auto committed = s.commit(); committed == session::StoreResult::unavailable) {
     response = server::Response{};
-    store_unavailable(response);
+    store_unavailable(response, committed);
   }
 }
 
 void show_session(const server::Request& request, server::Response& response, Context& ctx) {
   session::Session s(ctx.sessions, ctx.session_settings);
-  if (s.start(request.cookie_header()) == session::StoreResult::unavailable) return store_unavailable(response);
+  if (auto started = s.start(request.cookie_header(), request.query_string());
+      started != session::StoreResult::ok)
+    return store_unavailable(response, started);
   add_session_headers(s, ctx, response);
   // The seed reads the raw memcached value under the bare id with its own
-  // connection; session_start() has not written a new session yet.
+  // connection (under session.key_prefix + id here); session_start() has
+  // not written a new session yet.
   std::string raw;
-  if (ctx.sessions.read(s.id(), raw) == session::StoreResult::ok)
+  if (ctx.sessions.read(s.store_key(), raw) == session::StoreResult::ok)
     response.write("string(" + std::to_string(raw.size()) + ") \"" + raw + "\"\n");
   else
     response.write("bool(false)\n");

@@ -1,11 +1,14 @@
 // Pages for the test suites only, registered when the environment has
 // CPPFPM_TEST_PAGES=1: a page that takes as long as asked, to exercise
 // request_terminate_timeout, the slowlog and the pm under load.
+#include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <string>
 #include <thread>
 
 #include "handlers/handler.h"
+#include "session/session.h"
 
 namespace cppfpm::handlers {
 namespace {
@@ -36,8 +39,35 @@ void sleep_page(const server::Request& request, server::Response& response, Cont
   response.write("slept " + std::to_string(ms) + "\n");
 }
 
+// $_SESSION['n']++ and print it, after holding the session ?ms=N
+// milliseconds: the read-modify-write that session locking must serialize.
+void counter_page(const server::Request& request, server::Response& response, Context& ctx) {
+  session::Session s(ctx.sessions, ctx.session_settings);
+  if (auto started = s.start(request.cookie_header(), request.query_string());
+      started != session::StoreResult::ok) {
+    response.status = 503;
+    response.body = started == session::StoreResult::busy ? "busy\n" : "unavailable\n";
+    return;
+  }
+  std::int64_t n = 0;
+  if (const auto* value = s.vars().find("n"); value && value->as_int()) n = *value->as_int();
+  long ms = query_number(request.query_string(), "ms", 0);
+  if (ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(std::min(ms, 60000L)));
+  s.vars().set("n", session::PhpValue(n + 1));
+  for (auto& [name, value] : s.headers(ctx.clock.unix_now())) response.add_header(name, value);
+  if (s.commit() != session::StoreResult::ok) {
+    response = server::Response{};
+    response.status = 503;
+    response.body = "unavailable\n";
+    return;
+  }
+  response.write(std::to_string(n + 1) + " " + s.id());
+}
+
 }  // namespace
 
-std::vector<Route> test_routes() { return {{"/__test/sleep", sleep_page}}; }
+std::vector<Route> test_routes() {
+  return {{"/__test/sleep", sleep_page}, {"/__test/counter", counter_page}};
+}
 
 }  // namespace cppfpm::handlers

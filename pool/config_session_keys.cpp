@@ -54,6 +54,40 @@ std::string set_cache_limiter(Settings& settings, const std::string& value) {
   return {};
 }
 
+std::string set_serialize_handler(Settings& settings, const std::string& value) {
+  if (value != "php" && value != "php_serialize") {
+    return "is not supported; use php or php_serialize";
+  }
+  settings.serialize_handler = value;
+  return {};
+}
+
+// The prefix becomes part of every memcached key, so it must not hold what
+// ends a key in the text protocol, and must leave room for the id.
+std::string set_key_prefix(Settings& settings, const std::string& value) {
+  if (value.size() > 128) return "is longer than 128 bytes";
+  for (char c : value) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte <= 0x20 || byte == 0x7f) return "must not contain blanks or control characters";
+  }
+  settings.key_prefix = value;
+  return {};
+}
+
+std::string set_cache_expire(Settings& settings, const std::string& value) {
+  long long minutes = 0;
+  std::string why = store_integer(minutes, value, 0, 525600);
+  if (why.empty()) settings.cache_expire = std::chrono::minutes(minutes);
+  return why;
+}
+
+template <auto Field>
+std::string positive_duration(Settings& settings, const std::string& value) {
+  std::string why = duration<Field>(settings, value);
+  if (why.empty() && (settings.*Field).count() <= 0) return "must be more than 0";
+  return why;
+}
+
 const std::map<std::string, Setter<Settings>, std::less<>>& session_keys() {
   static const std::map<std::string, Setter<Settings>, std::less<>> keys = {
       {"name", set_name},
@@ -69,6 +103,17 @@ const std::map<std::string, Setter<Settings>, std::less<>>& session_keys() {
       {"cookie_samesite", set_samesite},
       {"lazy_write", boolean<&Settings::lazy_write>},
       {"cache_limiter", set_cache_limiter},
+      {"cache_expire", set_cache_expire},
+      {"use_cookies", boolean<&Settings::use_cookies>},
+      {"use_only_cookies", boolean<&Settings::use_only_cookies>},
+      {"serialize_handler", set_serialize_handler},
+      {"key_prefix", set_key_prefix},
+      {"lock", boolean<&Settings::lock>},
+      {"lock_expire", positive_duration<&Settings::lock_expire>},
+      {"lock_wait", duration<&Settings::lock_wait>},
+      {"lock_retries", integer<&Settings::lock_retries, 0, 1000000>},
+      {"memcached_timeout", positive_duration<&Settings::memcached_timeout>},
+      {"replicas", integer<&Settings::replicas, 0, 16>},
   };
   return keys;
 }

@@ -28,7 +28,10 @@ namespace {
 
 std::unique_ptr<session::SessionStore> make_session_store(const pool::PoolConfig& pool) {
   if (pool.session_save_handler == "memory") return std::make_unique<session::MemoryStore>();
-  return std::make_unique<session::MemcachedStore>(pool.session_save_path);
+  return std::make_unique<session::MemcachedStore>(
+      session::parse_save_path(pool.session_save_path),
+      session::MemcachedOptions{.timeout = pool.session.memcached_timeout,
+                                .replicas = pool.session.replicas});
 }
 
 Fd child_signal_fd() {

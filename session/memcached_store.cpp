@@ -124,105 +124,202 @@ std::int64_t memcached_exptime(std::chrono::seconds ttl, std::int64_t now_unix) 
   return now_unix + seconds;
 }
 
-// One libmemcached handle. It remembers the process that made it: a handle
-// inherited through fork() shares its sockets with the parent, so the
-// child must neither use it nor free it (memcached_free would send "quit"
-// on the parent's connection); it is abandoned instead.
+namespace {
+
+// pecl-memcache stores PHP integers with this type in the flags
+// (MMC_TYPE_LONG); its lock values are integers.
+constexpr std::uint32_t kPeclMemcacheLong = 0x0300;
+
+// A libmemcached handle on `servers`, or nullptr. pecl-memcache speaks the
+// text protocol; a blocked server must cost at most `timeout` per call, and
+// a dead one is skipped for RETRY_TIMEOUT rather than dialled on every
+// request, then dialled again.
+memcached_st* make_handle(const std::vector<Server>& servers, const MemcachedOptions& options) {
+  memcached_st* handle = memcached_create(nullptr);
+  if (handle == nullptr) return nullptr;
+  const auto ms = static_cast<std::uint64_t>(options.timeout.count());
+  memcached_behavior_set(handle, MEMCACHED_BEHAVIOR_BINARY_PROTOCOL, 0);
+  memcached_behavior_set(handle, MEMCACHED_BEHAVIOR_NO_BLOCK, 1);
+  memcached_behavior_set(handle, MEMCACHED_BEHAVIOR_TCP_NODELAY, 1);
+  memcached_behavior_set(handle, MEMCACHED_BEHAVIOR_CONNECT_TIMEOUT, ms);
+  memcached_behavior_set(handle, MEMCACHED_BEHAVIOR_POLL_TIMEOUT, ms);
+  memcached_behavior_set(handle, MEMCACHED_BEHAVIOR_RCV_TIMEOUT, ms * 1000);  // microseconds
+  memcached_behavior_set(handle, MEMCACHED_BEHAVIOR_SND_TIMEOUT, ms * 1000);
+  memcached_behavior_set(handle, MEMCACHED_BEHAVIOR_RETRY_TIMEOUT,
+                         static_cast<std::uint64_t>(options.retry_timeout.count()));
+  if (servers.size() > 1) {
+    memcached_behavior_set(handle, MEMCACHED_BEHAVIOR_DISTRIBUTION,
+                           MEMCACHED_DISTRIBUTION_CONSISTENT_KETAMA);
+  }
+  for (const Server& server : servers) {
+    const memcached_return_t rc =
+        server.unix_socket ? memcached_server_add_unix_socket(handle, server.host.c_str())
+                           : memcached_server_add(handle, server.host.c_str(), server.port);
+    if (rc != MEMCACHED_SUCCESS) {
+      spdlog::error("session store: memcached_server_add({}:{}) failed: {}", server.host,
+                    server.port, memcached_strerror(handle, rc));
+      memcached_free(handle);
+      return nullptr;
+    }
+  }
+  return handle;
+}
+
+}  // namespace
+
+// One thread's handles: one per server, and with several servers a ketama
+// ring that only picks a key's primary server. It remembers the process
+// that made it: handles inherited through fork() share their sockets with
+// the parent, so the child must neither use nor free them (memcached_free
+// would send "quit" on the parent's connection); they are abandoned.
 class MemcachedStore::Connection {
  public:
-  Connection(const std::vector<Server>& servers, std::chrono::milliseconds timeout)
-      : owner_(::getpid()), handle_(memcached_create(nullptr)) {
-    if (handle_ == nullptr) return;
-    const auto ms = static_cast<std::uint64_t>(timeout.count());
-    // pecl-memcache speaks the text protocol; a blocked server must cost at
-    // most `timeout` per call, and a dead one is skipped for a while
-    // (RETRY_TIMEOUT) rather than dialled on every request.
-    memcached_behavior_set(handle_, MEMCACHED_BEHAVIOR_BINARY_PROTOCOL, 0);
-    memcached_behavior_set(handle_, MEMCACHED_BEHAVIOR_NO_BLOCK, 1);
-    memcached_behavior_set(handle_, MEMCACHED_BEHAVIOR_TCP_NODELAY, 1);
-    memcached_behavior_set(handle_, MEMCACHED_BEHAVIOR_CONNECT_TIMEOUT, ms);
-    memcached_behavior_set(handle_, MEMCACHED_BEHAVIOR_POLL_TIMEOUT, ms);
-    memcached_behavior_set(handle_, MEMCACHED_BEHAVIOR_RCV_TIMEOUT, ms * 1000);  // microseconds
-    memcached_behavior_set(handle_, MEMCACHED_BEHAVIOR_SND_TIMEOUT, ms * 1000);
-    memcached_behavior_set(handle_, MEMCACHED_BEHAVIOR_RETRY_TIMEOUT, 2);
+  Connection(const std::vector<Server>& servers, const MemcachedOptions& options)
+      : owner_(::getpid()), replicas_(options.replicas) {
     if (servers.size() > 1) {
-      memcached_behavior_set(handle_, MEMCACHED_BEHAVIOR_DISTRIBUTION,
-                             MEMCACHED_DISTRIBUTION_CONSISTENT_KETAMA);
+      ring_ = make_handle(servers, options);
+      if (ring_ == nullptr) return;
     }
     for (const Server& server : servers) {
-      const memcached_return_t rc =
-          server.unix_socket ? memcached_server_add_unix_socket(handle_, server.host.c_str())
-                             : memcached_server_add(handle_, server.host.c_str(), server.port);
-      if (rc != MEMCACHED_SUCCESS) {
-        spdlog::error("session store: memcached_server_add({}:{}) failed: {}", server.host,
-                      server.port, memcached_strerror(handle_, rc));
-        memcached_free(handle_);
-        handle_ = nullptr;
-        return;
-      }
+      memcached_st* handle = make_handle({server}, options);
+      if (handle == nullptr) return;
+      per_server_.push_back(handle);
     }
+    ok_ = true;
   }
 
   ~Connection() {
-    if (handle_ != nullptr && owned_here()) memcached_free(handle_);
+    if (!owned_here()) return;
+    if (ring_ != nullptr) memcached_free(ring_);
+    for (memcached_st* handle : per_server_) memcached_free(handle);
   }
 
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
   bool owned_here() const { return owner_ == ::getpid(); }
-  memcached_st* get() const { return handle_; }
+  bool ok() const { return ok_; }
+
+  // Indexes of the servers holding `key`: its ketama server, then the
+  // next `replicas` servers of save_path after it.
+  std::vector<std::size_t> holders(std::string_view key) const {
+    const std::size_t n = per_server_.size();
+    std::size_t primary = 0;
+    if (ring_ != nullptr) primary = memcached_generate_hash(ring_, key.data(), key.size()) % n;
+    std::vector<std::size_t> out;
+    for (std::size_t i = 0; i <= static_cast<std::size_t>(replicas_) && i < n; ++i)
+      out.push_back((primary + i) % n);
+    return out;
+  }
+  memcached_st* server(std::size_t index) const { return per_server_[index]; }
 
  private:
   pid_t owner_;
-  memcached_st* handle_;
+  int replicas_;
+  bool ok_ = false;
+  memcached_st* ring_ = nullptr;
+  std::vector<memcached_st*> per_server_;
 };
 
 MemcachedStore::MemcachedStore(std::string_view save_path, std::chrono::milliseconds timeout)
     : MemcachedStore(parse_save_path(save_path), timeout) {}
 
 MemcachedStore::MemcachedStore(std::vector<Server> servers, std::chrono::milliseconds timeout)
-    : servers_(std::move(servers)), timeout_(timeout) {
+    : MemcachedStore(std::move(servers), MemcachedOptions{.timeout = timeout}) {}
+
+MemcachedStore::MemcachedStore(std::vector<Server> servers, MemcachedOptions options)
+    : servers_(std::move(servers)),
+      options_(options),
+      outage_(grace()) {
   if (servers_.empty()) throw std::invalid_argument("MemcachedStore: no memcached server given");
+  if (options_.replicas < 0) options_.replicas = 0;
+  for (std::size_t i = 0; i < servers_.size(); ++i) {
+    const Server& server = servers_[i];
+    if (!servers_for_logs_.empty()) servers_for_logs_ += ", ";
+    server_names_.push_back(server.unix_socket ? "unix://" + server.host
+                                               : server.host + ":" + std::to_string(server.port));
+    servers_for_logs_ += server_names_.back();
+    server_outages_.emplace_back(grace(), static_cast<int>(i) + 1);
+  }
+}
+
+std::chrono::milliseconds MemcachedStore::grace() const {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(options_.retry_timeout) +
+         options_.timeout * 2;
 }
 
 MemcachedStore::~MemcachedStore() = default;
 
 MemcachedStore::Connection* MemcachedStore::connection() {
   std::unique_ptr<Connection>& slot = connections_.local();
-  if (!slot || !slot->owned_here() || slot->get() == nullptr) {
-    slot = std::make_unique<Connection>(servers_, timeout_);
+  if (!slot || !slot->owned_here() || !slot->ok()) {
+    slot = std::make_unique<Connection>(servers_, options_);
   }
-  return slot->get() != nullptr ? slot.get() : nullptr;
+  return slot->ok() ? slot.get() : nullptr;
 }
 
-namespace {
-
-StoreResult failure(memcached_st* mc, memcached_return_t rc, const char* call,
-                    std::string_view key) {
-  if (rc == MEMCACHED_NOTFOUND) return StoreResult::not_found;
-  spdlog::warn("session store: {}({}) failed: {}", call, key, memcached_last_error_message(mc));
+// What one server's answer means; failures of one server are logged once
+// per outage of that server when the others can stand in (replicas), and
+// once per outage of the store when none could.
+StoreResult MemcachedStore::classify(std::size_t server, memcached_return_t rc, const char* call,
+                                     std::string_view key) {
+  if (rc == MEMCACHED_SUCCESS || rc == MEMCACHED_NOTFOUND || rc == MEMCACHED_NOTSTORED ||
+      rc == MEMCACHED_DATA_EXISTS) {
+    if (server_outages_[server].succeeded() && servers_.size() > 1)
+      spdlog::info("session store: memcached {} reachable again", server_names_[server]);
+    return rc == MEMCACHED_NOTFOUND ? StoreResult::not_found : StoreResult::ok;
+  }
+  Connection* conn = connection();
+  last_error_ = conn != nullptr ? memcached_last_error_message(conn->server(server))
+                                : memcached_strerror(nullptr, rc);
+  if (server_outages_[server].failed() && servers_.size() > 1)
+    spdlog::warn("session store: memcached {} unreachable: {}({}) failed: {}{}",
+                 server_names_[server], call, key, last_error_,
+                 options_.replicas > 0 ? "; its sessions are served from their replicas" : "");
   return StoreResult::unavailable;
 }
 
-}  // namespace
+StoreResult MemcachedStore::outcome(StoreResult result, const char* call, std::string_view key) {
+  if (result != StoreResult::unavailable) {
+    if (outage_.succeeded())
+      spdlog::info("session store: memcached reachable again ({})", servers_for_logs_);
+    return result;
+  }
+  if (outage_.failed()) {
+    spdlog::error(
+        "session store: memcached unreachable ({}): {}({}) failed: {}; session pages answer 503 "
+        "until it is back (session.save_path, session.memcached_timeout)",
+        servers_for_logs_, call, key, last_error_);
+  }
+  return StoreResult::unavailable;
+}
 
 StoreResult MemcachedStore::read(std::string_view key, std::string& out) {
   if (!is_valid_store_key(key)) return StoreResult::not_found;
   Connection* conn = connection();
-  if (conn == nullptr) return StoreResult::unavailable;
-  std::size_t length = 0;
-  std::uint32_t flags = 0;
-  memcached_return_t rc = MEMCACHED_SUCCESS;
-  const std::unique_ptr<char, decltype(&std::free)> value(
-      memcached_get(conn->get(), key.data(), key.size(), &length, &flags, &rc), &std::free);
-  if (rc != MEMCACHED_SUCCESS) return failure(conn->get(), rc, "memcached_get", key);
-  if (flags & kPeclMemcacheCompressed) {
-    spdlog::warn("session store: value of {} is compressed (flags {}), which is not supported", key,
-                 flags);
+  if (conn == nullptr) return outcome(StoreResult::unavailable, "memcached_create", key);
+  // The first holder that has it; a holder that answers "not found" (a
+  // server back from a crash, empty) is passed over for the replicas.
+  StoreResult result = StoreResult::unavailable;
+  for (std::size_t server : conn->holders(key)) {
+    std::size_t length = 0;
+    std::uint32_t flags = 0;
+    memcached_return_t rc = MEMCACHED_SUCCESS;
+    const std::unique_ptr<char, decltype(&std::free)> value(
+        memcached_get(conn->server(server), key.data(), key.size(), &length, &flags, &rc),
+        &std::free);
+    const StoreResult answer = classify(server, rc, "memcached_get", key);
+    if (answer == StoreResult::ok) {
+      if (flags & kPeclMemcacheCompressed) {
+        spdlog::warn("session store: value of {} is compressed (flags {}), which is not supported",
+                     key, flags);
+      }
+      out.assign(value ? value.get() : "", value ? length : 0);
+      return outcome(StoreResult::ok, "memcached_get", key);
+    }
+    if (answer == StoreResult::not_found) result = StoreResult::not_found;
   }
-  out.assign(value ? value.get() : "", value ? length : 0);
-  return StoreResult::ok;
+  return outcome(result, "memcached_get", key);
 }
 
 StoreResult MemcachedStore::write(std::string_view key, std::string_view value,
@@ -232,31 +329,87 @@ StoreResult MemcachedStore::write(std::string_view key, std::string_view value,
     return StoreResult::unavailable;
   }
   Connection* conn = connection();
-  if (conn == nullptr) return StoreResult::unavailable;
+  if (conn == nullptr) return outcome(StoreResult::unavailable, "memcached_create", key);
   const auto exptime = static_cast<time_t>(memcached_exptime(ttl, std::time(nullptr)));
-  const memcached_return_t rc =
-      memcached_set(conn->get(), key.data(), key.size(), value.data(), value.size(), exptime, 0);
-  if (rc != MEMCACHED_SUCCESS) return failure(conn->get(), rc, "memcached_set", key);
-  return StoreResult::ok;
+  StoreResult result = StoreResult::unavailable;  // ok once one holder has it
+  for (std::size_t server : conn->holders(key)) {
+    const memcached_return_t rc = memcached_set(conn->server(server), key.data(), key.size(),
+                                                value.data(), value.size(), exptime, 0);
+    if (classify(server, rc, "memcached_set", key) == StoreResult::ok) result = StoreResult::ok;
+  }
+  return outcome(result, "memcached_set", key);
 }
 
 StoreResult MemcachedStore::touch(std::string_view key, std::chrono::seconds ttl) {
   if (!is_valid_store_key(key)) return StoreResult::not_found;
   Connection* conn = connection();
-  if (conn == nullptr) return StoreResult::unavailable;
+  if (conn == nullptr) return outcome(StoreResult::unavailable, "memcached_create", key);
   const auto exptime = static_cast<time_t>(memcached_exptime(ttl, std::time(nullptr)));
-  const memcached_return_t rc = memcached_touch(conn->get(), key.data(), key.size(), exptime);
-  if (rc != MEMCACHED_SUCCESS) return failure(conn->get(), rc, "memcached_touch", key);
-  return StoreResult::ok;
+  // not_found when a reachable holder lacks the key: the caller then
+  // writes the value again, which repairs a replica lost in a crash.
+  bool touched = false;
+  bool missing = false;
+  for (std::size_t server : conn->holders(key)) {
+    const memcached_return_t rc = memcached_touch(conn->server(server), key.data(), key.size(), exptime);
+    const StoreResult answer = classify(server, rc, "memcached_touch", key);
+    touched = touched || answer == StoreResult::ok;
+    missing = missing || answer == StoreResult::not_found;
+  }
+  const StoreResult result = missing   ? StoreResult::not_found
+                             : touched ? StoreResult::ok
+                                       : StoreResult::unavailable;
+  return outcome(result, "memcached_touch", key);
 }
 
 StoreResult MemcachedStore::remove(std::string_view key) {
   if (!is_valid_store_key(key)) return StoreResult::not_found;
   Connection* conn = connection();
-  if (conn == nullptr) return StoreResult::unavailable;
-  const memcached_return_t rc = memcached_delete(conn->get(), key.data(), key.size(), 0);
-  if (rc != MEMCACHED_SUCCESS) return failure(conn->get(), rc, "memcached_delete", key);
-  return StoreResult::ok;
+  if (conn == nullptr) return outcome(StoreResult::unavailable, "memcached_create", key);
+  StoreResult result = StoreResult::unavailable;
+  for (std::size_t server : conn->holders(key)) {
+    const memcached_return_t rc = memcached_delete(conn->server(server), key.data(), key.size(), 0);
+    const StoreResult answer = classify(server, rc, "memcached_delete", key);
+    if (answer == StoreResult::ok || result == StoreResult::unavailable) result = answer;
+  }
+  return outcome(result, "memcached_delete", key);
+}
+
+// The lock lives on the first holder that answers, so a dead primary does
+// not stop its sessions; both parties of a race find the same server.
+StoreResult MemcachedStore::try_lock(std::string_view lock_key, std::chrono::seconds expire) {
+  if (!is_valid_store_key(lock_key)) return StoreResult::unavailable;
+  Connection* conn = connection();
+  if (conn == nullptr) return outcome(StoreResult::unavailable, "memcached_create", lock_key);
+  const auto exptime = static_cast<time_t>(memcached_exptime(expire, std::time(nullptr)));
+  for (std::size_t server : conn->holders(lock_key)) {
+    memcached_st* mc = conn->server(server);
+    // PS_READ_FUNC sends both; either one answering "yours" takes the lock.
+    std::uint64_t value = 0;
+    memcached_return_t rc = memcached_increment(mc, lock_key.data(), lock_key.size(), 1, &value);
+    StoreResult answer = classify(server, rc, "memcached_increment", lock_key);
+    if (answer == StoreResult::unavailable) continue;
+    if (answer == StoreResult::ok)
+      return outcome(value == 1 ? StoreResult::ok : StoreResult::busy, "", lock_key);
+    rc = memcached_add(mc, lock_key.data(), lock_key.size(), "1", 1, exptime, kPeclMemcacheLong);
+    answer = classify(server, rc, "memcached_add", lock_key);
+    if (answer == StoreResult::unavailable) continue;
+    return outcome(rc == MEMCACHED_SUCCESS ? StoreResult::ok : StoreResult::busy, "", lock_key);
+  }
+  return outcome(StoreResult::unavailable, "memcached_increment", lock_key);
+}
+
+StoreResult MemcachedStore::unlock(std::string_view lock_key, std::chrono::seconds expire) {
+  if (!is_valid_store_key(lock_key)) return StoreResult::unavailable;
+  Connection* conn = connection();
+  if (conn == nullptr) return outcome(StoreResult::unavailable, "memcached_create", lock_key);
+  const auto exptime = static_cast<time_t>(memcached_exptime(expire, std::time(nullptr)));
+  for (std::size_t server : conn->holders(lock_key)) {
+    const memcached_return_t rc = memcached_set(conn->server(server), lock_key.data(),
+                                                lock_key.size(), "0", 1, exptime, kPeclMemcacheLong);
+    if (classify(server, rc, "memcached_set", lock_key) == StoreResult::ok)
+      return outcome(StoreResult::ok, "", lock_key);
+  }
+  return outcome(StoreResult::unavailable, "memcached_set", lock_key);
 }
 
 }  // namespace cppfpm::session

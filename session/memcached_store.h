@@ -9,8 +9,10 @@
 #include <string_view>
 #include <vector>
 
+#include <libmemcached/memcached.h>
 #include <tbb/enumerable_thread_specific.h>
 
+#include "session/outage.h"
 #include "session/store.h"
 
 namespace cppfpm::session {
@@ -23,6 +25,17 @@ struct Server {
 };
 
 inline constexpr std::uint16_t kMemcachedDefaultPort = 11211;
+
+struct MemcachedOptions {
+  // Bound on each connect, send and receive (session.memcached_timeout).
+  std::chrono::milliseconds timeout{1000};
+  // Extra copies of each key on the servers that follow its ketama server
+  // in save_path (session.replicas). Written to all, read from the first
+  // that has it, locked on the first that answers.
+  int replicas = 0;
+  // How long a server that failed is skipped before it is dialled again.
+  std::chrono::seconds retry_timeout{2};
+};
 
 // A PHP-style session.save_path: comma-separated servers, each
 // "tcp://host:port", "host:port", "host" (port 11211), "[v6addr]:port" or
@@ -39,6 +52,7 @@ class MemcachedStore : public SessionStore {
   explicit MemcachedStore(std::string_view save_path,
                           std::chrono::milliseconds timeout = std::chrono::milliseconds(1000));
   MemcachedStore(std::vector<Server> servers, std::chrono::milliseconds timeout);
+  MemcachedStore(std::vector<Server> servers, MemcachedOptions options);
   ~MemcachedStore() override;
 
   MemcachedStore(const MemcachedStore&) = delete;
@@ -53,6 +67,8 @@ class MemcachedStore : public SessionStore {
                     std::chrono::seconds ttl) override;
   StoreResult touch(std::string_view key, std::chrono::seconds ttl) override;
   StoreResult remove(std::string_view key) override;
+  StoreResult try_lock(std::string_view lock_key, std::chrono::seconds expire) override;
+  StoreResult unlock(std::string_view lock_key, std::chrono::seconds expire) override;
 
   const std::vector<Server>& servers() const { return servers_; }
 
@@ -60,12 +76,23 @@ class MemcachedStore : public SessionStore {
 
  private:
   std::vector<Server> servers_;
-  std::chrono::milliseconds timeout_;
+  MemcachedOptions options_;
+  std::string servers_for_logs_;
+  OutageLog outage_;
   tbb::enumerable_thread_specific<std::unique_ptr<Connection>> connections_;
 
   // This thread's connection, made on first use; nullptr if libmemcached
   // could not set one up.
   Connection* connection();
+  // Outage bookkeeping (one log line when memcached goes away, one when it
+  // is back, whatever the number of requests and children in between).
+  std::vector<std::string> server_names_;
+  std::vector<OutageLog> server_outages_;
+  static thread_local inline std::string last_error_;
+  std::chrono::milliseconds grace() const;
+  StoreResult classify(std::size_t server, memcached_return_t rc, const char* call,
+                       std::string_view key);
+  StoreResult outcome(StoreResult result, const char* call, std::string_view key);
 };
 
 // The exptime memcached should get for a lifetime of `ttl` at `now_unix`.

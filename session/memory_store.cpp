@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <utility>
 
 #include "session/store_key.h"
@@ -87,6 +88,29 @@ StoreResult MemoryStore::remove(std::string_view key) {
   if (it == entries_.end()) return StoreResult::not_found;
   entries_.erase(it);
   return StoreResult::ok;
+}
+
+StoreResult MemoryStore::try_lock(std::string_view lock_key, std::chrono::seconds expire) {
+  if (!is_valid_store_key(lock_key)) return StoreResult::unavailable;
+  const auto expires = expiry_for(expire);
+  std::lock_guard lock(mutex_);
+  const auto it = do_find_live(lock_key);
+  if (it == entries_.end()) {  // add
+    entries_.insert_or_assign(std::string(lock_key), Entry{"1", expires});
+    return StoreResult::ok;
+  }
+  // incr: a value that is not a number counts as held.
+  std::uint64_t value = 0;
+  for (char c : it->second.value) {
+    if (c < '0' || c > '9') return StoreResult::busy;
+    value = value * 10 + static_cast<std::uint64_t>(c - '0');
+  }
+  it->second.value = std::to_string(++value);
+  return value == 1 ? StoreResult::ok : StoreResult::busy;
+}
+
+StoreResult MemoryStore::unlock(std::string_view lock_key, std::chrono::seconds expire) {
+  return write(lock_key, "0", expire);
 }
 
 std::size_t MemoryStore::size() const {

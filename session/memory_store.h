@@ -29,6 +29,9 @@ class MemoryStore : public SessionStore {
                     std::chrono::seconds ttl) override;
   StoreResult touch(std::string_view key, std::chrono::seconds ttl) override;
   StoreResult remove(std::string_view key) override;
+  // memcached's incr/add semantics, as MemcachedStore uses them.
+  StoreResult try_lock(std::string_view lock_key, std::chrono::seconds expire) override;
+  StoreResult unlock(std::string_view lock_key, std::chrono::seconds expire) override;
 
   // Live entries (expired ones are not counted).
   std::size_t size() const;

@@ -1,7 +1,7 @@
 #pragma once
 // One request's session, as PHP's session_start() ... session_write_close()
-// (php-src ext/session/session.c), on any SessionStore, with the `php`
-// serialize handler.
+// (php-src ext/session/session.c), on any SessionStore, with the
+// serialize handler and locking of the settings.
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "session/php_serialize.h"
 #include "session/php_value.h"
 #include "session/settings.h"
 #include "session/store.h"
@@ -19,17 +20,28 @@ class Session {
  public:
   // Both must outlive the Session.
   Session(SessionStore& store, const Settings& settings);
+  // Releases the lock if commit() did not.
+  ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
 
-  // session_start(): takes the id from the cookie called settings.name; an
-  // invalid id is replaced by a fresh one (and logged), and with
-  // use_strict_mode so is an id the store does not hold. Reads and decodes
-  // the stored value. unavailable when the store cannot be reached; the
-  // session is then not started.
-  StoreResult start(std::string_view cookie_header);
+  // session_start(): takes the id from the cookie called settings.name
+  // (with use_cookies), or with use_only_cookies off from `query_string`
+  // (?NAME=<id>); an invalid id is replaced by a fresh one (and logged,
+  // rate-limited), and with use_strict_mode so is an id the store does not
+  // hold. With settings.lock takes `<key>.lock` as pecl-memcache does,
+  // waiting up to lock_wait. Reads and decodes the stored value.
+  // unavailable when the store cannot be reached, busy when the lock
+  // stayed held; the session is then not started.
+  StoreResult start(std::string_view cookie_header, std::string_view query_string = {});
 
   const std::string& id() const { return id_; }
+  // Where the session lives in the store: settings.key_prefix + id.
+  std::string store_key() const { return settings_.key_prefix + id_; }
+  bool locked() const { return locked_; }
   bool started() const { return started_; }
-  // PHP sends Set-Cookie only when the id did not come from the cookie.
+  // PHP sends Set-Cookie only when the id did not come from the cookie
+  // (and never with use_cookies off).
   bool cookie_needed() const { return cookie_needed_; }
   PhpArray& vars() { return vars_; }  // $_SESSION
   const PhpArray& vars() const { return vars_; }
@@ -44,8 +56,8 @@ class Session {
   // gc_maxlifetime; with lazy_write and nothing changed since start() it
   // only refreshes the TTL. An empty $_SESSION is written as "". A value
   // that could not be decoded is left in the store unless the request
-  // stored something new. unavailable if called before a successful
-  // start().
+  // stored something new. Then releases the lock. unavailable if called
+  // before a successful start().
   StoreResult commit();
 
  private:
@@ -55,11 +67,18 @@ class Session {
   bool started_ = false;
   bool cookie_needed_ = false;
   bool undecodable_ = false;           // the stored value did not decode
+  bool locked_ = false;                // we hold store_key() + ".lock"
   std::optional<std::string> stored_;  // what start() read, for lazy_write
   PhpArray vars_;
 
   void use_fresh_id();
   void decode_stored(const std::string& data);
+  Format format() const;
+  std::optional<std::string> id_from_request(std::string_view cookie_header,
+                                             std::string_view query_string) const;
+  StoreResult acquire_lock();
+  StoreResult save();
+  void release_lock();
 };
 
 }  // namespace cppfpm::session

@@ -1,5 +1,7 @@
 #pragma once
-// Session settings with PHP's names, meanings and defaults (php.ini [Session]).
+// Session settings with PHP's names, meanings and defaults (php.ini [Session]),
+// plus the memcached session handler's own (pecl-memcache's memcache.* and
+// php-memcached's memcached.sess_* as cppfpm's session.* keys).
 #include <chrono>
 #include <cstdint>
 #include <string>
@@ -12,6 +14,8 @@ struct Settings {
   int sid_length = 26;              // PHP allows 22..256
   int sid_bits_per_character = 5;   // 4, 5 or 6
   bool use_strict_mode = false;
+  bool use_cookies = true;          // read the id from, and send it in, a cookie
+  bool use_only_cookies = true;     // 0: the id may also come from ?NAME=<id>
   std::int64_t cookie_lifetime = 0;  // seconds; 0 = until the browser closes
   std::string cookie_path = "/";
   std::string cookie_domain;
@@ -21,6 +25,24 @@ struct Settings {
   bool lazy_write = true;
   std::string cache_limiter = "nocache";
   std::chrono::minutes cache_expire{180};  // max-age/Expires of the public and private limiters
+  std::string serialize_handler = "php";   // "php" or "php_serialize"
+
+  // Stored under key_prefix + id: "" is pecl-memcache's bare id (the
+  // seed's), "memc.sess.key." php-memcached's.
+  std::string key_prefix;
+  // pecl-memcache's locking: `<key>.lock` added while a request holds the
+  // session (session.lock), expiring after lock_expire if the holder dies
+  // (memcache.lock_timeout, 15 s); a waiter backs off from 5 ms to 1 s for
+  // at most lock_wait (pecl: 2 * lock_timeout) or lock_retries attempts
+  // (0: no count limit), then the page answers 503.
+  bool lock = true;
+  std::chrono::seconds lock_expire{15};
+  std::chrono::milliseconds lock_wait{30000};
+  int lock_retries = 0;
+  // Bound on each memcached call (connect, send, receive).
+  std::chrono::milliseconds memcached_timeout{1000};
+  // Extra copies of each session on the next servers of save_path.
+  int replicas = 0;
 };
 
 }  // namespace cppfpm::session

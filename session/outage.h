@@ -1,0 +1,34 @@
+#pragma once
+// "memcached is down" said once per outage, not once per request. The
+// state lives in a MAP_SHARED page mapped when the program starts, before
+// the master forks, so all children of a pool share it: the first to see
+// the failure logs it, the first to see memcached answer again logs that.
+#include <chrono>
+#include <cstdint>
+
+namespace cppfpm::session {
+
+class OutageLog {
+ public:
+  // Failures within `grace` of a recovery are the tail of the outage just
+  // ended (other children's handles still skip the server for
+  // MEMCACHED_BEHAVIOR_RETRY_TIMEOUT) and are not a new outage.
+  // `slot` picks one of kSlots shared states: 0 for the store as a whole,
+  // 1.. for its servers (slots past the last wrap around).
+  static constexpr int kSlots = 32;
+  explicit OutageLog(std::chrono::milliseconds grace, int slot = 0);
+
+  // True when this failure starts an outage: the caller logs it.
+  bool failed();
+  // True when this success ends an outage: the caller logs it.
+  bool succeeded();
+
+  // For tests: forget any outage in progress.
+  static void reset_shared_state();
+
+ private:
+  std::chrono::milliseconds grace_;
+  int slot_;
+};
+
+}  // namespace cppfpm::session
