@@ -32,7 +32,8 @@ void store_unavailable(server::Response& response, session::StoreResult why) {
                       : "Session storage unavailable, please retry.\n";
 }
 
-void add_session_headers(const session::Session& s, const Context& ctx, server::Response& response) {
+void add_session_headers(const session::Session& s, const Context& ctx,
+                         server::Response& response) {
   for (auto& [name, value] : s.headers(ctx.clock.unix_now())) response.add_header(name, value);
 }
 

@@ -228,9 +228,7 @@ MemcachedStore::MemcachedStore(std::vector<Server> servers, std::chrono::millise
     : MemcachedStore(std::move(servers), MemcachedOptions{.timeout = timeout}) {}
 
 MemcachedStore::MemcachedStore(std::vector<Server> servers, MemcachedOptions options)
-    : servers_(std::move(servers)),
-      options_(options),
-      outage_(grace()) {
+    : servers_(std::move(servers)), options_(options), outage_(grace()) {
   if (servers_.empty()) throw std::invalid_argument("MemcachedStore: no memcached server given");
   if (options_.replicas < 0) options_.replicas = 0;
   for (std::size_t i = 0; i < servers_.size(); ++i) {
@@ -350,7 +348,8 @@ StoreResult MemcachedStore::touch(std::string_view key, std::chrono::seconds ttl
   bool touched = false;
   bool missing = false;
   for (std::size_t server : conn->holders(key)) {
-    const memcached_return_t rc = memcached_touch(conn->server(server), key.data(), key.size(), exptime);
+    const memcached_return_t rc =
+        memcached_touch(conn->server(server), key.data(), key.size(), exptime);
     const StoreResult answer = classify(server, rc, "memcached_touch", key);
     touched = touched || answer == StoreResult::ok;
     missing = missing || answer == StoreResult::not_found;
@@ -404,8 +403,8 @@ StoreResult MemcachedStore::unlock(std::string_view lock_key, std::chrono::secon
   if (conn == nullptr) return outcome(StoreResult::unavailable, "memcached_create", lock_key);
   const auto exptime = static_cast<time_t>(memcached_exptime(expire, std::time(nullptr)));
   for (std::size_t server : conn->holders(lock_key)) {
-    const memcached_return_t rc = memcached_set(conn->server(server), lock_key.data(),
-                                                lock_key.size(), "0", 1, exptime, kPeclMemcacheLong);
+    const memcached_return_t rc = memcached_set(
+        conn->server(server), lock_key.data(), lock_key.size(), "0", 1, exptime, kPeclMemcacheLong);
     if (classify(server, rc, "memcached_set", lock_key) == StoreResult::ok)
       return outcome(StoreResult::ok, "", lock_key);
   }

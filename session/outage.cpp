@@ -13,7 +13,8 @@ struct SharedState {
   std::atomic<bool> down{false};
   std::atomic<std::int64_t> recovered_at_ms{0};
 };
-static_assert(std::atomic<bool>::is_always_lock_free && std::atomic<std::int64_t>::is_always_lock_free,
+static_assert(std::atomic<bool>::is_always_lock_free &&
+                  std::atomic<std::int64_t>::is_always_lock_free,
               "lock-free atomics are address-free, so they work across processes");
 
 SharedState* map_shared_state() {

@@ -126,7 +126,8 @@ StoreResult Session::acquire_lock() {
       std::int64_t suppressed = 0;
       if (g_lock_log.allow(suppressed))
         spdlog::warn(
-            "session {}: gave up waiting for its lock after {} attempts (session.lock_wait = {} ms, "
+            "session {}: gave up waiting for its lock after {} attempts (session.lock_wait = {} "
+            "ms, "
             "session.lock_retries = {}); the page answers 503{}",
             id_, attempt, settings_.lock_wait.count(), settings_.lock_retries,
             suppressed_note(suppressed));
@@ -230,7 +231,8 @@ StoreResult Session::start(std::string_view cookie_header, std::string_view quer
 std::vector<std::pair<std::string, std::string>> Session::headers(std::int64_t now_unix) const {
   std::vector<std::pair<std::string, std::string>> out;
   if (!started_) return out;
-  if (cookie_needed_ && settings_.use_cookies) out.emplace_back("Set-Cookie", make_set_cookie(id_, settings_, now_unix));
+  if (cookie_needed_ && settings_.use_cookies)
+    out.emplace_back("Set-Cookie", make_set_cookie(id_, settings_, now_unix));
 
   // php-src session.c CACHE_LIMITER_FUNC(...)
   const std::string limiter = lower(settings_.cache_limiter);

@@ -11,11 +11,11 @@ namespace cppfpm::session {
 struct Settings {
   std::string name = "PHPSESSID";
   std::chrono::seconds gc_maxlifetime{1440};
-  int sid_length = 26;              // PHP allows 22..256
-  int sid_bits_per_character = 5;   // 4, 5 or 6
+  int sid_length = 26;             // PHP allows 22..256
+  int sid_bits_per_character = 5;  // 4, 5 or 6
   bool use_strict_mode = false;
-  bool use_cookies = true;          // read the id from, and send it in, a cookie
-  bool use_only_cookies = true;     // 0: the id may also come from ?NAME=<id>
+  bool use_cookies = true;           // read the id from, and send it in, a cookie
+  bool use_only_cookies = true;      // 0: the id may also come from ?NAME=<id>
   std::int64_t cookie_lifetime = 0;  // seconds; 0 = until the browser closes
   std::string cookie_path = "/";
   std::string cookie_domain;

@@ -64,7 +64,8 @@ TEST_CASE("session settings: defaults are PHP's and pecl-memcache's", "[session]
 }
 
 TEST_CASE("session settings: every key in every spelling", "[session][config]") {
-  for (const std::string form : {"session.%", "php_value[session.%]", "php_admin_value[session.%]"}) {
+  for (const std::string form :
+       {"session.%", "php_value[session.%]", "php_admin_value[session.%]"}) {
     auto key = [&](const std::string& name) {
       std::string line = form;
       line.replace(line.find('%'), 1, name);
@@ -78,10 +79,10 @@ TEST_CASE("session settings: every key in every spelling", "[session][config]") 
         key("cookie_lifetime") + " = 3600\n" + key("cookie_path") + " = /app\n" +
         key("cookie_domain") + " = example.com\n" + key("cookie_secure") + " = 1\n" +
         key("cookie_httponly") + " = 1\n" + key("cookie_samesite") + " = Lax\n" +
-        key("lazy_write") + " = 0\n" + key("cache_limiter") + " = private\n" +
-        key("cache_expire") + " = 30\n" + key("serialize_handler") + " = php_serialize\n" +
-        key("key_prefix") + " = memc.sess.key.\n" + key("lock") + " = 0\n" + key("lock_expire") +
-        " = 20\n" + key("lock_wait") + " = 2500ms\n" + key("lock_retries") + " = 7\n" +
+        key("lazy_write") + " = 0\n" + key("cache_limiter") + " = private\n" + key("cache_expire") +
+        " = 30\n" + key("serialize_handler") + " = php_serialize\n" + key("key_prefix") +
+        " = memc.sess.key.\n" + key("lock") + " = 0\n" + key("lock_expire") + " = 20\n" +
+        key("lock_wait") + " = 2500ms\n" + key("lock_retries") + " = 7\n" +
         key("memcached_timeout") + " = 250ms\n" + key("replicas") + " = 2\n");
     CHECK(s.name == "SID");
     CHECK(s.gc_maxlifetime == 3456000s);  // 40 days
@@ -205,8 +206,7 @@ TEST_CASE("session settings: use_only_cookies = 0 takes the id from the query st
   }
   {
     Session s(store, settings);  // the cookie wins over the query
-    REQUIRE(s.start("PHPSESSID=zzzzzzzzzzzzzzzzzzzzzzzzzz", "PHPSESSID=" + id) ==
-            StoreResult::ok);
+    REQUIRE(s.start("PHPSESSID=zzzzzzzzzzzzzzzzzzzzzzzzzz", "PHPSESSID=" + id) == StoreResult::ok);
     CHECK(s.id() != id);
   }
   {

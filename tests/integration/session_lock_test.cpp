@@ -1,0 +1,130 @@
+// Session locking on a real memcached, with pecl-memcache's keys: parallel
+// requests on one session serialize (a counter incremented N times in
+// parallel ends at N), the lock is `<id>.lock` (flags 768, "1" while held,
+// "0" after), a lock whose holder died expires, and a lock held too long
+// gives a 503 after session.lock_wait.
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "support/fcgi_client.h"
+#include "support/php.h"
+#include "support/stack.h"
+
+using namespace cppfpm::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct Count {
+  long n = -1;
+  std::string id;
+};
+
+Count parse_count(const std::string& body) {
+  Count c;
+  const auto space = body.find(' ');
+  if (space == std::string::npos) return c;
+  try {
+    c.n = std::stol(body.substr(0, space));
+  } catch (const std::exception&) {
+    return c;
+  }
+  c.id = body.substr(space + 1);
+  return c;
+}
+
+FcgiResponse counter(int port, const std::string& cookie, const std::string& query = {}) {
+  FcgiClient client(port);
+  return client.request(nginx_params("/__test/counter", cookie, query), {}, false, 1, 60s);
+}
+
+}  // namespace
+
+TEST_CASE("session lock: 24 parallel increments of one session end at 24",
+          "[session][lock][memcached]") {
+  Stack stack({[](ConfigKeys& pool) {
+    set_key(pool, "pm.max_children", "3");
+    set_key(pool, "pm.threads_per_child", "8");
+  }});
+  const int port = stack.fpm_port();
+  auto first = counter(port, "");
+  REQUIRE(first.status == 200);
+  const Count start = parse_count(first.body);
+  REQUIRE(start.n == 1);
+  const std::string cookie = "PHPSESSID=" + start.id;
+  const std::string lock_key = start.id + ".lock";
+  CHECK(memcached_get(stack.memcached.port(), lock_key) == std::optional<std::string>("0"));
+  CHECK(memcached_flags(stack.memcached.port(), lock_key) == std::optional<std::uint32_t>(768));
+
+  constexpr int kParallel = 24;
+  std::vector<FcgiResponse> answers(kParallel);
+  std::vector<std::thread> clients;
+  std::atomic<bool> go{false};
+  for (int i = 0; i < kParallel; ++i)
+    clients.emplace_back([&, i] {
+      while (!go) std::this_thread::yield();
+      answers[i] = counter(port, cookie, "ms=20");
+    });
+  go = true;
+  // While they run, the lock is held.
+  std::this_thread::sleep_for(10ms);
+  const auto held = memcached_get(stack.memcached.port(), lock_key);
+  for (auto& c : clients) c.join();
+  CHECK(held != std::optional<std::string>("0"));
+
+  std::set<long> seen;
+  for (const auto& r : answers) {
+    INFO(r.stdout_data);
+    CHECK(r.status == 200);
+    seen.insert(parse_count(r.body).n);
+  }
+  CHECK(seen.size() == kParallel);  // each increment saw its own value
+  const auto last = counter(port, cookie);
+  CHECK(parse_count(last.body).n == kParallel + 2);
+  CHECK(memcached_get(stack.memcached.port(), start.id) ==
+        std::optional<std::string>("n|i:" + std::to_string(kParallel + 2) + ";"));
+  CHECK(memcached_get(stack.memcached.port(), lock_key) == std::optional<std::string>("0"));
+}
+
+TEST_CASE("session lock: a dead holder's lock expires; a live one gives 503 after lock_wait",
+          "[session][lock][memcached]") {
+  Stack stack({[](ConfigKeys& pool) {
+    set_key(pool, "session.lock_wait", "4s");
+    set_key(pool, "session.lock_expire", "15s");
+  }});
+  const int port = stack.fpm_port();
+  auto first = counter(port, "");
+  REQUIRE(first.status == 200);
+  const Count start = parse_count(first.body);
+  const std::string cookie = "PHPSESSID=" + start.id;
+
+  // A PHP request died holding the lock; pecl-memcache gave it a lifetime.
+  REQUIRE(memcached_set(stack.memcached.port(), start.id + ".lock", "1", 2));
+  auto t0 = std::chrono::steady_clock::now();
+  auto waited = counter(port, cookie);
+  auto took = std::chrono::steady_clock::now() - t0;
+  INFO(waited.stdout_data);
+  CHECK(waited.status == 200);
+  CHECK(parse_count(waited.body).n == 2);
+  CHECK(took >= 1s);
+  CHECK(took < 4s);
+
+  // Held for longer than lock_wait: a clear 503, and the holder keeps it.
+  REQUIRE(memcached_set(stack.memcached.port(), start.id + ".lock", "1", 30));
+  t0 = std::chrono::steady_clock::now();
+  auto busy = counter(port, cookie);
+  took = std::chrono::steady_clock::now() - t0;
+  INFO(busy.stdout_data);
+  CHECK(busy.status == 503);
+  CHECK(took >= 3500ms);
+  CHECK(took < 6s);
+  CHECK(memcached_get(stack.memcached.port(), start.id + ".lock") !=
+        std::optional<std::string>("0"));
+  CHECK(memcached_get(stack.memcached.port(), start.id) == std::optional<std::string>("n|i:2;"));
+}
