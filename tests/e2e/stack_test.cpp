@@ -36,8 +36,7 @@ std::string describe(const Stack& stack) {
 
 }  // namespace
 
-TEST_CASE("setSession twice with a cookie jar gives the same timestamp and id",
-          "[e2e][session]") {
+TEST_CASE("setSession twice with a cookie jar gives the same timestamp and id", "[e2e][session]") {
   Stack stack(with_nginx());
   CookieJar jar;
   auto first = http_get(stack.http_port(), "/setSession.php", jar);
@@ -72,7 +71,8 @@ TEST_CASE("setSession's first answer has PHP's headers in PHP's order", "[e2e][s
   REQUIRE(id);
   CHECK(is_session_id(*id));
   CHECK(r.header("Expires") == std::optional<std::string>("Thu, 19 Nov 1981 08:52:00 GMT"));
-  CHECK(r.header("Cache-Control") == std::optional<std::string>("no-store, no-cache, must-revalidate"));
+  CHECK(r.header("Cache-Control") ==
+        std::optional<std::string>("no-store, no-cache, must-revalidate"));
   CHECK(r.header("Pragma") == std::optional<std::string>("no-cache"));
   CHECK(r.header("Content-Type") == std::optional<std::string>("text/html; charset=UTF-8"));
 }
@@ -154,7 +154,8 @@ TEST_CASE("concurrent browsers through the keepalive upstream each keep their se
         CookieJar jar;
         std::optional<SetSessionPage> first;
         for (int i = 0; i < rounds && failures[b].empty(); ++i) {
-          auto r = http_get(stack.http_port(), i % 5 == 4 ? "/showSession.php" : "/setSession.php", jar);
+          auto r =
+              http_get(stack.http_port(), i % 5 == 4 ? "/showSession.php" : "/setSession.php", jar);
           if (r.status != 200) failures[b] = "status " + std::to_string(r.status);
           if (i % 5 == 4) {
             if (r.body != var_dump_string(stored_session_value(first->timestamp)))
@@ -162,8 +163,10 @@ TEST_CASE("concurrent browsers through the keepalive upstream each keep their se
             continue;
           }
           auto page = parse_set_session(r.body);
-          if (!page) failures[b] = "setSession said " + r.body;
-          else if (!first) first = page;
+          if (!page)
+            failures[b] = "setSession said " + r.body;
+          else if (!first)
+            first = page;
           else if (page->id != first->id || page->timestamp != first->timestamp)
             failures[b] = "session changed to " + r.body;
         }
@@ -189,7 +192,7 @@ TEST_CASE("the session survives the backend that made it (two cppfpm, one memcac
     set_key(pool, "listen", "127.0.0.1:" + std::to_string(free_loopback_port()));
     return pool;
   }());
-  Nginx nginx(stack.dir / "nginx", std::vector<int>{stack.fpm_port(), second.port()});
+  Nginx nginx(stack.dir / "front", std::vector<int>{stack.fpm_port(), second.port()});
   CookieJar jar;
   auto page = parse_set_session(http_get(nginx.port(), "/setSession.php", jar).body);
   REQUIRE(page);
@@ -203,11 +206,25 @@ TEST_CASE("the session survives the backend that made it (two cppfpm, one memcac
   for (int i = 0; i < 4; ++i) {
     auto r = http_get(nginx.port(), "/setSession.php", jar);
     INFO("after stopping backend one, request " << i << ": " << r.status << " " << r.body
-                                                 << "\nnginx:\n" << nginx.error_log());
+                                                << "\nnginx:\n"
+                                                << nginx.error_log());
     REQUIRE(r.status == 200);
     auto again = parse_set_session(r.body);
     REQUIRE(again);
     CHECK(again->id == page->id);
     CHECK(again->timestamp == page->timestamp);
   }
+}
+
+TEST_CASE("static files are nginx's own, .php goes to cppfpm (the seed's 动静分离)",
+          "[e2e][routing]") {
+  Stack stack(with_nginx());
+  write_file(stack.dir / "html" / "index.html", "<h1>static</h1>\n");
+  auto page = http_get(stack.http_port(), "/");
+  INFO(describe(stack));
+  CHECK(page.status == 200);
+  CHECK(page.body == "<h1>static</h1>\n");
+  stack.fpm.reset();  // no backend at all now
+  CHECK(http_get(stack.http_port(), "/index.html").body == "<h1>static</h1>\n");
+  CHECK(http_get(stack.http_port(), "/setSession.php").status == 502);
 }

@@ -8,41 +8,32 @@
 
 namespace cppfpm::test {
 
+namespace {
+
+void replace_all(std::string& text, const std::string& from, const std::string& to) {
+  for (auto at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size()))
+    text.replace(at, from.size(), to);
+}
+
+const std::filesystem::path deploy_nginx =
+    std::filesystem::path(CPPFPM_SOURCE_DIR) / "deploy/nginx";
+
+}  // namespace
+
 std::string nginx_config(const std::filesystem::path& dir, int listen_port,
                          const std::vector<int>& fpm_ports) {
-  const std::string d = dir.string();
-  std::string conf;
+  std::string conf = read_file(deploy_nginx / "nginx.conf.in");
+  std::string servers;
+  for (int port : fpm_ports) {
+    if (!servers.empty()) servers += "\n";
+    servers += "        server 127.0.0.1:" + std::to_string(port) + ";";
+  }
   // As root, workers would switch to `nobody` and lose access to the temp dir.
-  if (::geteuid() == 0) conf += "user root;\n";
-  conf += "daemon off;\n"
-          "master_process on;\n"
-          "worker_processes 1;\n"
-          "pid " + d + "/nginx.pid;\n"
-          "error_log " + d + "/error.log info;\n"
-          "events { worker_connections 1024; }\n"
-          "http {\n"
-          "  access_log off;\n"
-          "  client_body_temp_path " + d + "/client_body;\n"
-          "  proxy_temp_path " + d + "/proxy;\n"
-          "  fastcgi_temp_path " + d + "/fastcgi;\n"
-          "  uwsgi_temp_path " + d + "/uwsgi;\n"
-          "  scgi_temp_path " + d + "/scgi;\n"
-          "  upstream phpServers {\n";
-  for (int fpm_port : fpm_ports) conf += "    server 127.0.0.1:" + std::to_string(fpm_port) + ";\n";
-  conf += "    keepalive 16;\n"
-          "  }\n"
-          "  server {\n"
-          "    listen 127.0.0.1:" + std::to_string(listen_port) + ";\n"
-          "    location ~ \\.php$ {\n"
-          "      root /phpPages;\n"
-          "      fastcgi_pass phpServers;\n"
-          "      fastcgi_keep_conn on;\n"
-          "      fastcgi_index index.php;\n"
-          "      fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;\n"
-          "      include /etc/nginx/fastcgi_params;\n"
-          "    }\n"
-          "  }\n"
-          "}\n";
+  replace_all(conf, "@USER_LINE@", ::geteuid() == 0 ? "user root;" : "");
+  replace_all(conf, "@STATE@", dir.string());
+  replace_all(conf, "@HTTP_PORT@", std::to_string(listen_port));
+  replace_all(conf, "@UPSTREAM_SERVERS@", servers);
+  replace_all(conf, "@NGINX_DIR@", deploy_nginx.string());
   return conf;
 }
 
@@ -51,12 +42,18 @@ Nginx::Nginx(const std::filesystem::path& dir, int fpm_port, int port)
 
 Nginx::Nginx(const std::filesystem::path& dir, const std::vector<int>& fpm_ports, int port)
     : dir_(dir), port_(port ? port : free_loopback_port()) {
-  std::filesystem::create_directories(dir_);
-  write_file(dir_ / "nginx.conf", nginx_config(dir_, port_, fpm_ports));
+  auto conf_dir = dir_ / "nginx";
+  std::filesystem::create_directories(conf_dir);
+  std::filesystem::create_directories(dir_ / "html");
+  // The seed's block says `include fastcgi_params;`, relative to nginx.conf.
+  std::filesystem::copy_file("/etc/nginx/fastcgi_params", conf_dir / "fastcgi_params",
+                             std::filesystem::copy_options::overwrite_existing);
+  write_file(conf_dir / "nginx.conf", nginx_config(dir_, port_, fpm_ports));
   // -e: the error log before nginx.conf is read (nginx >= 1.19.5).
   process_ = std::make_unique<Process>(
-      std::vector<std::string>{"nginx", "-p", dir_.string(), "-c", (dir_ / "nginx.conf").string(),
-                               "-e", (dir_ / "error.log").string()},
+      std::vector<std::string>{"nginx", "-p", conf_dir.string(), "-c",
+                               (conf_dir / "nginx.conf").string(), "-e",
+                               (conf_dir / "error.log").string(), "-g", "daemon off;"},
       dir_ / "nginx.out");
   if (!process_->wait_for_port(port_, 10s))
     throw std::runtime_error("nginx did not listen on port " + std::to_string(port_) + ": " +
@@ -65,7 +62,7 @@ Nginx::Nginx(const std::filesystem::path& dir, const std::vector<int>& fpm_ports
 
 std::string Nginx::error_log() const {
   try {
-    return read_file(dir_ / "error.log");
+    return read_file(dir_ / "nginx" / "error.log");
   } catch (const std::exception&) {
     return {};
   }

@@ -1,7 +1,7 @@
 #pragma once
-// Stock nginx in front of cppfpm, configured as the seed article does:
-// `location ~ \.php$ { root /phpPages; fastcgi_pass phpServers; ... }`
-// with a keepalive upstream.
+// Stock nginx in front of cppfpm with the config deploy/lemmp ships
+// (deploy/nginx/): the seed article's `location ~ \.php$ { root /phpPages;
+// fastcgi_pass phpServers; ... }` and a keepalive upstream.
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -11,15 +11,15 @@
 
 namespace cppfpm::test {
 
-// The nginx.conf the tests (and deploy/nginx) use; all paths under `dir`.
-// Every port in `fpm_ports` is a server of the phpServers upstream.
+// deploy/nginx/nginx.conf.in filled in: every path under `dir`, every port
+// of `fpm_ports` a server of the phpServers upstream.
 std::string nginx_config(const std::filesystem::path& dir, int listen_port,
                          const std::vector<int>& fpm_ports);
 
 class Nginx {
  public:
-  // Writes `dir`/nginx.conf and starts `nginx -p dir -c nginx.conf` in the
-  // foreground on a free port (or `port`); throws when it does not come up.
+  // Writes `dir`/nginx/nginx.conf and starts nginx in the foreground on a
+  // free port (or `port`); throws when it does not come up.
   Nginx(const std::filesystem::path& dir, int fpm_port, int port = 0);
   Nginx(const std::filesystem::path& dir, const std::vector<int>& fpm_ports, int port = 0);
 

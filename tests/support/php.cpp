@@ -12,6 +12,13 @@ bool is_session_id(std::string_view id) {
   return true;
 }
 
+std::string session_of_key(std::string_view key) {
+  constexpr std::string_view lock = ".lock";
+  if (key.size() > lock.size() && key.substr(key.size() - lock.size()) == lock)
+    key.remove_suffix(lock.size());
+  return std::string(key);
+}
+
 std::optional<std::string> session_id_of_set_cookie(std::string_view set_cookie) {
   static const std::regex form("PHPSESSID=([^;]*); path=/");
   std::match_results<std::string_view::const_iterator> m;

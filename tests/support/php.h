@@ -10,6 +10,11 @@ namespace cppfpm::test {
 // session.sid_length=26, sid_bits_per_character=5: 26 chars of 0-9a-v.
 bool is_session_id(std::string_view id);
 
+// The session a memcached key belongs to: pecl-memcache (and cppfpm) keep
+// the session under the bare id and its lock under `<id>.lock`, which stays
+// behind, set to 0, once released (measured on PHP 8.2 + php8.2-memcache).
+std::string session_of_key(std::string_view key);
+
 // The id of a `PHPSESSID=<id>; path=/` Set-Cookie value, nullopt otherwise.
 std::optional<std::string> session_id_of_set_cookie(std::string_view set_cookie);
 

@@ -9,7 +9,7 @@ Stack::Stack(StackOptions options)
       pool(default_pool(free_loopback_port(), memcached.port(), mariadb.port)) {
   if (options.pool) options.pool(pool);
   fpm = std::make_unique<Cppfpm>(dir.path(), pool);
-  if (options.nginx) nginx = std::make_unique<Nginx>(dir / "nginx", fpm->port());
+  if (options.nginx) nginx = std::make_unique<Nginx>(dir.path(), fpm->port());
 }
 
 }  // namespace cppfpm::test

@@ -33,7 +33,7 @@ class Stack {
   int fpm_port() const { return fpm->port(); }
   int http_port() const { return nginx->port(); }
   // cppfpm's log, for INFO() on failure.
-  std::string fpm_log() const { return fpm->log(); }
+  std::string fpm_log() const { return fpm ? fpm->log() : "(cppfpm stopped)"; }
 };
 
 }  // namespace cppfpm::test
