@@ -11,7 +11,9 @@ using namespace cppfpm::test;
 
 namespace {
 
-ConfigKeys good_pool() { return default_pool(9000, 11211, 3306); }
+ConfigKeys good_pool() {
+  return default_pool(9000, 11211, 3306);
+}
 
 // Writes a config whose line `line` (1-based) is `bad`, returns its path.
 std::filesystem::path config_with_line(const TempDir& dir, int line, const std::string& bad) {
@@ -47,7 +49,8 @@ void expect_bad_value(const std::string& key, const std::string& value) {
   std::string text = fpm_config(pool);
   auto at = text.find("\n" + key + " = ");
   REQUIRE(at != std::string::npos);
-  int line = 2 + static_cast<int>(std::count(text.begin(), text.begin() + static_cast<long>(at), '\n'));
+  int line =
+      2 + static_cast<int>(std::count(text.begin(), text.begin() + static_cast<long>(at), '\n'));
   auto path = dir / "bad.conf";
   write_file(path, text);
   expect_rejected(path, dir, line, key + " = " + value);

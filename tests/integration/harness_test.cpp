@@ -14,10 +14,10 @@ using namespace cppfpm::test;
 namespace {
 
 int login(const MariaDbEndpoint& db, const std::string& password, const TempDir& dir) {
-  return run_command({"mariadb", "--no-defaults", "--host=127.0.0.1",
-                      "--port=" + std::to_string(db.port), "--user=phpUser",
-                      "--password=" + password, "--connect-timeout=5", "--execute=SELECT 1"},
-                     dir / "client.log", 20s);
+  return run_command(
+      {"mariadb", "--no-defaults", "--host=127.0.0.1", "--port=" + std::to_string(db.port),
+       "--user=phpUser", "--password=" + password, "--connect-timeout=5", "--execute=SELECT 1"},
+      dir / "client.log", 20s);
 }
 
 }  // namespace
@@ -35,11 +35,11 @@ TEST_CASE("harness: MariaDB holds the demo schema of deploy/sql", "[harness]") {
   TempDir dir;
   const auto& db = shared_mariadb();
   auto log = dir / "query.log";
-  int rc = run_command({"mariadb", "--no-defaults", "--host=127.0.0.1",
-                        "--port=" + std::to_string(db.port), "--user=phpUser", "--password=phpPass",
-                        "--batch", "--skip-column-names",
-                        "--execute=SELECT COUNT(*) > 0 FROM cppfpm_demo.items"},
-                       log, 20s);
+  int rc = run_command(
+      {"mariadb", "--no-defaults", "--host=127.0.0.1", "--port=" + std::to_string(db.port),
+       "--user=phpUser", "--password=phpPass", "--batch", "--skip-column-names",
+       "--execute=SELECT COUNT(*) > 0 FROM cppfpm_demo.items"},
+      log, 20s);
   INFO(read_file(log));
   CHECK(rc == 0);
   CHECK(read_file(log) == "1\n");

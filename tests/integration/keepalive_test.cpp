@@ -67,8 +67,9 @@ TEST_CASE("keep-alive: half-sent requests do not pin worker threads", "[keepaliv
   std::vector<std::unique_ptr<FcgiClient>> stalled;
   for (int i = 0; i < 10; ++i) {
     stalled.push_back(std::make_unique<FcgiClient>(stack.fpm_port()));
-    std::string bytes = fcgi::record(
-        fcgi::begin_request, 1, fcgi::begin_request_body(fcgi::role_responder, fcgi::flag_keep_conn));
+    std::string bytes =
+        fcgi::record(fcgi::begin_request, 1,
+                     fcgi::begin_request_body(fcgi::role_responder, fcgi::flag_keep_conn));
     bytes += fcgi::record(fcgi::params, 1, fcgi::name_value("SCRIPT_NAME", "/setSession.php"));
     if (i % 2) bytes += fcgi::header(1, fcgi::params, 1, 64, 0).substr(0, 4);  // mid-header
     stalled.back()->send_raw(bytes);
@@ -97,8 +98,7 @@ TEST_CASE("keep-alive: FCGI_KEEP_CONN serves many requests on one connection", "
   CHECK_FALSE(client.closed_by_server(200ms));
 }
 
-TEST_CASE("keep-alive: without FCGI_KEEP_CONN the server closes after the answer",
-          "[keepalive]") {
+TEST_CASE("keep-alive: without FCGI_KEEP_CONN the server closes after the answer", "[keepalive]") {
   // Spec section 5.1: flags & FCGI_KEEP_CONN == 0 means the application
   // closes the connection after responding.
   Stack stack;

@@ -1,7 +1,7 @@
 // Process lifetime as php-fpm users expect it: SIGTERM stops the master and
 // every child, and the port is released.
-#include <catch2/catch.hpp>
 #include <sys/wait.h>
+#include <catch2/catch.hpp>
 #include <thread>
 
 #include "support/fcgi_client.h"

@@ -2,8 +2,8 @@
 // whatever arrives on the socket, no process crashes, and the server goes
 // on answering normal requests. libfcgi had CVE-2025-23016, an overflow
 // from crafted name/value lengths in FCGI_PARAMS.
-#include <catch2/catch.hpp>
 #include <algorithm>
+#include <catch2/catch.hpp>
 
 #include "support/fcgi_client.h"
 #include "support/php.h"
@@ -24,7 +24,9 @@ std::string params_of(std::uint16_t id, const Params& params) {
   return f::stream(f::params, id, pairs);
 }
 
-std::string end_of_request(std::uint16_t id = 1) { return f::stream(f::stdin_stream, id, {}); }
+std::string end_of_request(std::uint16_t id = 1) {
+  return f::stream(f::stdin_stream, id, {});
+}
 
 // The server as it was before the hostile input: master pid and pool children.
 struct Baseline {
@@ -80,7 +82,8 @@ TEST_CASE("malformed: random garbage bytes", "[malformed]") {
     x ^= x << 5;
     garbage.push_back(static_cast<char>(x & 0xff));
   }
-  for (std::size_t size : {1u, 7u, 8u, 9u, 4096u, 65536u}) send_and_close(stack, garbage.substr(0, size), 300ms);
+  for (std::size_t size : {1u, 7u, 8u, 9u, 4096u, 65536u})
+    send_and_close(stack, garbage.substr(0, size), 300ms);
   expect_unharmed(stack, before);
 }
 
@@ -100,9 +103,10 @@ TEST_CASE("malformed: huge name/value lengths in PARAMS (CVE-2025-23016)", "[mal
   for (std::uint32_t name_len : huge) {
     for (std::uint32_t value_len : {std::uint32_t(0x7fffffff), std::uint32_t(1)}) {
       INFO("name length " << name_len << ", value length " << value_len);
-      std::string pair = f::encode_length(name_len, true) + f::encode_length(value_len, true) + "AB";
-      std::string bytes = begin() + f::record(f::params, 1, pair) + f::record(f::params, 1, {}) +
-                          end_of_request();
+      std::string pair =
+          f::encode_length(name_len, true) + f::encode_length(value_len, true) + "AB";
+      std::string bytes =
+          begin() + f::record(f::params, 1, pair) + f::record(f::params, 1, {}) + end_of_request();
       auto answer = send_and_close(stack, bytes);
       CHECK(answer.find("Session ID") == std::string::npos);  // no page for this
     }
@@ -157,17 +161,19 @@ TEST_CASE("malformed: request id 0, other versions, other roles", "[malformed]")
   Stack stack;
   auto before = baseline(stack);
   // Id 0 is reserved for management records (spec section 3.3).
-  send_and_close(stack, begin(0) + params_of(0, nginx_params("/setSession.php")) + end_of_request(0));
+  send_and_close(stack,
+                 begin(0) + params_of(0, nginx_params("/setSession.php")) + end_of_request(0));
   // Version 2 does not exist.
   std::string v2 = begin();
   v2[0] = 2;
   send_and_close(stack, v2 + params_of(1, nginx_params("/setSession.php")) + end_of_request());
   // FCGI_FILTER (3) and a made-up role: FCGI_UNKNOWN_ROLE or a close (section 5.1).
   for (std::uint16_t role : {std::uint16_t(3), std::uint16_t(2), std::uint16_t(0xbeef)})
-    send_and_close(stack, begin(1, role) + params_of(1, nginx_params("/setSession.php")) + end_of_request());
+    send_and_close(
+        stack, begin(1, role) + params_of(1, nginx_params("/setSession.php")) + end_of_request());
   // Two BEGIN_REQUESTs for the same id, and a second id on one connection.
-  send_and_close(stack, begin() + begin() + begin(2) + params_of(1, nginx_params("/setSession.php")) +
-                            end_of_request());
+  send_and_close(stack, begin() + begin() + begin(2) +
+                            params_of(1, nginx_params("/setSession.php")) + end_of_request());
   // STDIN before PARAMS ended, and an ABORT for a request never begun.
   send_and_close(stack, begin() + f::record(f::stdin_stream, 1, "body") +
                             f::record(f::abort_request, 7, {}) + end_of_request());
@@ -181,7 +187,8 @@ TEST_CASE("malformed: connections closed mid-params do not leak worker threads",
   }});
   auto before = baseline(stack);
   std::string params;
-  for (const auto& [name, value] : nginx_params("/setSession.php")) params += f::name_value(name, value);
+  for (const auto& [name, value] : nginx_params("/setSession.php"))
+    params += f::name_value(name, value);
   for (int i = 0; i < 20; ++i) {
     FcgiClient client(stack.fpm_port());
     auto cut = static_cast<std::size_t>(1 + i * 7) % params.size();
@@ -191,11 +198,13 @@ TEST_CASE("malformed: connections closed mid-params do not leak worker threads",
   expect_unharmed(stack, before);
 }
 
-TEST_CASE("malformed: an oversized PARAMS stream is refused or served, never fatal", "[malformed]") {
+TEST_CASE("malformed: an oversized PARAMS stream is refused or served, never fatal",
+          "[malformed]") {
   Stack stack;
   auto before = baseline(stack);
   Params params = nginx_params("/setSession.php");
-  for (int i = 0; i < 2000; ++i) params.emplace_back("HTTP_X_" + std::to_string(i), std::string(1000, 'v'));
+  for (int i = 0; i < 2000; ++i)
+    params.emplace_back("HTTP_X_" + std::to_string(i), std::string(1000, 'v'));
   FcgiClient client(stack.fpm_port());
   client.send_request(params, {}, false, 1);
   auto r = client.read_response(1, 10s);

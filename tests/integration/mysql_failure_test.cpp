@@ -19,7 +19,8 @@ void expect_failed_page(Stack& stack) {
     auto r = fcgi_get(stack.fpm_port(), "/testMySQL.php", {}, 20s);
     auto took = watch.elapsed();
     INFO("attempt " << attempt << " took " << took.count() << " ms; stdout: " << r.stdout_data
-                    << "\nlog:\n" << stack.fpm_log());
+                    << "\nlog:\n"
+                    << stack.fpm_log());
     REQUIRE(r.ended);
     CHECK(r.status == 200);
     CHECK(r.body == "<h1>connect MySQL failed</h1>");
@@ -34,7 +35,8 @@ void expect_failed_page(Stack& stack) {
 
 TEST_CASE("testMySQL: a wrong password shows the failed page", "[mysql]") {
   Stack stack({[](ConfigKeys& pool) {
-    set_key(pool, "sql.dsn", "\"" + mariadb_dsn(shared_mariadb().port, "phpUser", "wrongPass") + "\"");
+    set_key(pool, "sql.dsn",
+            "\"" + mariadb_dsn(shared_mariadb().port, "phpUser", "wrongPass") + "\"");
   }});
   expect_failed_page(stack);
 }
@@ -68,7 +70,8 @@ TEST_CASE("testMySQL: recovers when MariaDB comes up, and after it restarts", "[
   // a dead connection.
   TempDir db_dir("cppfpm-mariadb-");
   int db_port = free_loopback_port();
-  Stack stack({[&](ConfigKeys& pool) { set_key(pool, "sql.dsn", "\"" + mariadb_dsn(db_port) + "\""); }});
+  Stack stack(
+      {[&](ConfigKeys& pool) { set_key(pool, "sql.dsn", "\"" + mariadb_dsn(db_port) + "\""); }});
   auto page = [&] { return fcgi_get(stack.fpm_port(), "/testMySQL.php", {}, 20s).body; };
   for (int i = 0; i < 4; ++i) CHECK(page() == "<h1>connect MySQL failed</h1>");
   {

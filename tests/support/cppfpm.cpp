@@ -66,8 +66,8 @@ Cppfpm::Cppfpm(const std::filesystem::path& dir, ConfigKeys pool, ConfigKeys glo
   if (!process_->wait_for_port(port_, 10s)) {
     auto status = process_->exit_status();
     throw std::runtime_error("cppfpm did not listen on port " + std::to_string(port_) +
-                             (status ? " (" + describe_status(*status) + ")" : "") +
-                             "; config:\n" + read_file(config_) + "log:\n" + process_->log());
+                             (status ? " (" + describe_status(*status) + ")" : "") + "; config:\n" +
+                             read_file(config_) + "log:\n" + process_->log());
   }
 }
 

@@ -161,8 +161,9 @@ FcgiResponse FcgiClient::read_response(std::uint16_t id, Millis timeout) {
     if (r->type == fcgi::stdout_stream) response.stdout_data += r->content;
     if (r->type == fcgi::stderr_stream) response.stderr_data += r->content;
     if (r->type == fcgi::end_request && r->content.size() >= 8) {
-      auto b = [&](std::size_t i) { return static_cast<std::uint32_t>(
-                                        static_cast<unsigned char>(r->content[i])); };
+      auto b = [&](std::size_t i) {
+        return static_cast<std::uint32_t>(static_cast<unsigned char>(r->content[i]));
+      };
       response.app_status = (b(0) << 24) | (b(1) << 16) | (b(2) << 8) | b(3);
       response.protocol_status = static_cast<int>(b(4));
       response.ended = true;
@@ -172,9 +173,13 @@ FcgiResponse FcgiClient::read_response(std::uint16_t id, Millis timeout) {
   return response;
 }
 
-bool FcgiClient::send_raw(std::string_view bytes) { return send_all(fd_.get(), bytes); }
+bool FcgiClient::send_raw(std::string_view bytes) {
+  return send_all(fd_.get(), bytes);
+}
 
-bool FcgiClient::closed_by_server(Millis timeout) { return peer_closes_within(fd_.get(), timeout); }
+bool FcgiClient::closed_by_server(Millis timeout) {
+  return peer_closes_within(fd_.get(), timeout);
+}
 
 void parse_cgi(FcgiResponse& response) {
   const std::string& out = response.stdout_data;

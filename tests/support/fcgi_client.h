@@ -71,7 +71,7 @@ struct FcgiResponse {
   int protocol_status = -1;
   std::string stdout_data;  // the CGI response as sent
   std::string stderr_data;
-  int status = 0;  // from `Status:`, 200 when absent, 0 when unparsable
+  int status = 0;   // from `Status:`, 200 when absent, 0 when unparsable
   Headers headers;  // CGI headers in order, `Status` included
   std::string body;
 
@@ -96,8 +96,7 @@ class FcgiClient {
   FcgiResponse request(const Params& params, std::string_view body = {}, bool keep_conn = false,
                        std::uint16_t id = 1, Millis timeout = 10s);
   // Writes the records of a request without waiting for the answer.
-  bool send_request(const Params& params, std::string_view body, bool keep_conn,
-                    std::uint16_t id);
+  bool send_request(const Params& params, std::string_view body, bool keep_conn, std::uint16_t id);
   // Reads records until END_REQUEST for `id`, EOF or `timeout`.
   FcgiResponse read_response(std::uint16_t id, Millis timeout = 10s);
   // The next record; nullopt on EOF, error or timeout (see last_status()).

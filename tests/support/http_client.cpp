@@ -81,8 +81,8 @@ HttpResponse http_get(int port, std::string_view path, std::string_view cookie, 
   ReadStatus status;
   std::string raw = read_until_eof(fd.get(), timeout, &status);
   if (status == ReadStatus::timeout)
-    throw std::runtime_error("http_get " + std::string(path) + ": no complete answer in time: " +
-                             raw);
+    throw std::runtime_error("http_get " + std::string(path) +
+                             ": no complete answer in time: " + raw);
   return parse_http(raw);
 }
 

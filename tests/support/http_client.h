@@ -12,8 +12,8 @@
 namespace cppfpm::test {
 
 struct HttpResponse {
-  int status = 0;  // 0: no parsable response
-  Headers headers;  // in the order they arrived
+  int status = 0;    // 0: no parsable response
+  Headers headers;   // in the order they arrived
   std::string body;  // de-chunked
 
   std::optional<std::string> header(std::string_view name) const {

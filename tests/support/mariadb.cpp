@@ -25,9 +25,9 @@ std::vector<std::string> as_root_user() {
 }
 
 void install_datadir(const std::filesystem::path& dir) {
-  std::vector<std::string> argv{"mariadb-install-db", "--no-defaults",
-                                "--auth-root-authentication-method=normal", "--skip-test-db",
-                                "--skip-name-resolve", "--datadir=" + (dir / "data").string()};
+  std::vector<std::string> argv{
+      "mariadb-install-db", "--no-defaults",       "--auth-root-authentication-method=normal",
+      "--skip-test-db",     "--skip-name-resolve", "--datadir=" + (dir / "data").string()};
   for (auto& arg : as_root_user()) argv.push_back(arg);
   auto log = dir / "install.log";
   if (run_command(argv, log, 60s) != 0)
@@ -89,7 +89,9 @@ void MariaDb::load_demo_sql() const {
   for (const auto& file : files) execute_sql("source " + file.string());
 }
 
-MariaDb::~MariaDb() { stop(); }
+MariaDb::~MariaDb() {
+  stop();
+}
 
 MariaDbEndpoint MariaDb::endpoint() const {
   return MariaDbEndpoint{port_, socket_, process_ ? process_->pid() : -1};
@@ -111,13 +113,15 @@ MariaDbEndpoint MariaDb::release() {
   return out;
 }
 
-std::string MariaDb::log() const { return process_ ? process_->log() : std::string(); }
+std::string MariaDb::log() const {
+  return process_ ? process_->log() : std::string();
+}
 
 void mariadb_execute(const MariaDbEndpoint& server, std::string_view sql,
                      const std::filesystem::path& log) {
-  std::vector<std::string> argv{"mariadb", "--no-defaults", "--user=root",
-                                "--socket=" + server.socket.string(), "--batch",
-                                "--execute=" + std::string(sql)};
+  std::vector<std::string> argv{"mariadb",     "--no-defaults",
+                                "--user=root", "--socket=" + server.socket.string(),
+                                "--batch",     "--execute=" + std::string(sql)};
   if (run_command(argv, log, 30s) != 0)
     throw std::runtime_error("mariadb client failed on `" + std::string(sql) +
                              "`: " + read_file(log));

@@ -18,11 +18,13 @@ Memcached::Memcached(const std::filesystem::path& dir, int port)
   start();
 }
 
-Memcached::~Memcached() { kill(); }
+Memcached::~Memcached() {
+  kill();
+}
 
 void Memcached::start() {
   std::vector<std::string> argv{"memcached", "-l", "127.0.0.1", "-p", std::to_string(port_),
-                                "-U", "0", "-m", "64"};
+                                "-U",        "0",  "-m",        "64"};
   if (::geteuid() == 0) {
     argv.push_back("-u");
     argv.push_back("root");
@@ -33,7 +35,9 @@ void Memcached::start() {
                              process_->log());
 }
 
-std::string Memcached::save_path() const { return "tcp://127.0.0.1:" + std::to_string(port_); }
+std::string Memcached::save_path() const {
+  return "tcp://127.0.0.1:" + std::to_string(port_);
+}
 
 void Memcached::stop() {
   if (process_) process_->stop(SIGTERM);
@@ -48,7 +52,9 @@ void Memcached::restart() {
   start();
 }
 
-std::string Memcached::log() const { return process_ ? process_->log() : std::string(); }
+std::string Memcached::log() const {
+  return process_ ? process_->log() : std::string();
+}
 
 namespace {
 

@@ -26,8 +26,8 @@ class Memcached {
   // PHP's session.save_path form: "tcp://127.0.0.1:PORT".
   std::string save_path() const;
   bool running() { return process_ && process_->running(); }
-  void stop();  // SIGTERM and wait
-  void kill();  // SIGKILL: a crash
+  void stop();     // SIGTERM and wait
+  void kill();     // SIGKILL: a crash
   void restart();  // starts again on the same port, empty
   std::string log() const;
 
@@ -40,9 +40,9 @@ class Memcached {
 };
 
 struct MemcachedItem {
-  std::string key;  // decoded
+  std::string key;            // decoded
   std::int64_t exptime = -1;  // absolute unix time; -1 = never expires
-  std::size_t size = 0;  // memcached's item size (key + value + overhead)
+  std::size_t size = 0;       // memcached's item size (key + value + overhead)
 };
 
 // Every item memcached holds, via `lru_crawler metadump all` (memcached

@@ -58,8 +58,7 @@ std::vector<char*> c_strings(std::vector<std::string>& strings) {
 
 // Runs in the forked child: only async-signal-safe calls until execve.
 [[noreturn]] void exec_child(const char* program, char* const* argv, char* const* envp,
-                             const char* log, const char* cwd, bool die_with_parent,
-                             pid_t parent) {
+                             const char* log, const char* cwd, bool die_with_parent, pid_t parent) {
   ::setpgid(0, 0);
   if (die_with_parent) {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -138,7 +137,9 @@ std::optional<int> Process::exit_status() {
   return status_;
 }
 
-bool Process::running() { return pid_ > 0 && !exit_status(); }
+bool Process::running() {
+  return pid_ > 0 && !exit_status();
+}
 
 std::optional<int> Process::wait_exit(Millis timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -226,7 +227,8 @@ bool pid_alive(pid_t pid) {
 std::string describe_status(int status) {
   if (WIFEXITED(status)) return "exit " + std::to_string(WEXITSTATUS(status));
   if (WIFSIGNALED(status))
-    return "signal " + std::to_string(WTERMSIG(status)) + " (" + ::strsignal(WTERMSIG(status)) + ")";
+    return "signal " + std::to_string(WTERMSIG(status)) + " (" + ::strsignal(WTERMSIG(status)) +
+           ")";
   return "status " + std::to_string(status);
 }
 

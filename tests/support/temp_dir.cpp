@@ -25,7 +25,9 @@ TempDir::TempDir(std::string_view prefix, const std::filesystem::path& parent) {
   path_ = pattern;
 }
 
-TempDir::TempDir(TempDir&& other) noexcept : path_(std::move(other.path_)) { other.path_.clear(); }
+TempDir::TempDir(TempDir&& other) noexcept : path_(std::move(other.path_)) {
+  other.path_.clear();
+}
 
 TempDir::~TempDir() {
   if (path_.empty() || std::getenv("CPPFPM_KEEP_TEST_DIRS")) return;
