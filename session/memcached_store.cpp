@@ -398,17 +398,17 @@ StoreResult MemcachedStore::try_lock(std::string_view lock_key, std::chrono::sec
 }
 
 StoreResult MemcachedStore::unlock(std::string_view lock_key, std::chrono::seconds expire) {
+  (void)expire;
   if (!is_valid_store_key(lock_key)) return StoreResult::unavailable;
   Connection* conn = connection();
   if (conn == nullptr) return outcome(StoreResult::unavailable, "memcached_create", lock_key);
-  const auto exptime = static_cast<time_t>(memcached_exptime(expire, std::time(nullptr)));
   for (std::size_t server : conn->holders(lock_key)) {
-    const memcached_return_t rc = memcached_set(
-        conn->server(server), lock_key.data(), lock_key.size(), "0", 1, exptime, kPeclMemcacheLong);
-    if (classify(server, rc, "memcached_set", lock_key) == StoreResult::ok)
+    const memcached_return_t rc =
+        memcached_delete(conn->server(server), lock_key.data(), lock_key.size(), 0);
+    if (classify(server, rc, "memcached_delete", lock_key) != StoreResult::unavailable)
       return outcome(StoreResult::ok, "", lock_key);
   }
-  return outcome(StoreResult::unavailable, "memcached_set", lock_key);
+  return outcome(StoreResult::unavailable, "memcached_delete", lock_key);
 }
 
 }  // namespace cppfpm::session

@@ -110,7 +110,10 @@ StoreResult MemoryStore::try_lock(std::string_view lock_key, std::chrono::second
 }
 
 StoreResult MemoryStore::unlock(std::string_view lock_key, std::chrono::seconds expire) {
-  return write(lock_key, "0", expire);
+  (void)expire;
+  if (!is_valid_store_key(lock_key)) return StoreResult::unavailable;
+  remove(lock_key);
+  return StoreResult::ok;
 }
 
 std::size_t MemoryStore::size() const {

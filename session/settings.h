@@ -30,11 +30,11 @@ struct Settings {
   // Stored under key_prefix + id: "" is pecl-memcache's bare id (the
   // seed's), "memc.sess.key." php-memcached's.
   std::string key_prefix;
-  // pecl-memcache's locking: `<key>.lock` added while a request holds the
-  // session (session.lock), expiring after lock_expire if the holder dies
-  // (memcache.lock_timeout, 15 s); a waiter backs off from 5 ms to 1 s for
-  // at most lock_wait (pecl: 2 * lock_timeout) or lock_retries attempts
-  // (0: no count limit), then the page answers 503.
+  // pecl-memcache's locking: `<key>.lock` added (flags 768, value 1) while
+  // a request holds the session (session.lock), deleted after, expiring after lock_expire if the
+  // holder dies (memcache.lock_timeout, 15 s); a waiter backs off from 5 ms to 1 s for at most
+  // lock_wait (pecl: 2 * lock_timeout) or lock_retries attempts (0: no count limit), then the page
+  // answers 503.
   bool lock = true;
   std::chrono::seconds lock_expire{15};
   std::chrono::milliseconds lock_wait{30000};

@@ -35,7 +35,10 @@ class SessionStore {
     (void)expire;
     return StoreResult::ok;
   }
-  // Releases it as PS_WRITE_FUNC does: `set lock_key` to the integer 0.
+  // Releases it by deleting the key. (PS_WRITE_FUNC instead sets it to the
+  // integer 0 for lock_timeout; either way the next `incr` or `add` takes
+  // it, so PHP and cppfpm lock each other out, and here memcached holds
+  // `<id>.lock` only while a request holds the session.)
   virtual StoreResult unlock(std::string_view lock_key, std::chrono::seconds expire) {
     (void)lock_key;
     (void)expire;
