@@ -31,7 +31,8 @@ std::string url_decode(std::string_view text) {
   for (std::size_t i = 0; i < text.size(); ++i) {
     if (text[i] == '+') {
       out += ' ';
-    } else if (text[i] == '%' && i + 2 < text.size() && hex_digit(text[i + 1]) >= 0 && hex_digit(text[i + 2]) >= 0) {
+    } else if (text[i] == '%' && i + 2 < text.size() && hex_digit(text[i + 1]) >= 0 &&
+               hex_digit(text[i + 2]) >= 0) {
       out += static_cast<char>(hex_digit(text[i + 1]) * 16 + hex_digit(text[i + 2]));
       i += 2;
     } else {
@@ -49,7 +50,8 @@ std::optional<std::string> id_param(std::string_view query) {
     std::size_t end = query.find('&', pos);
     if (end == std::string_view::npos) end = query.size();
     std::string_view item = query.substr(pos, end - pos);
-    if (item == "id" || item.starts_with("id=")) found = url_decode(item.size() > 2 ? item.substr(3) : "");
+    if (item == "id" || item.starts_with("id="))
+      found = url_decode(item.size() > 2 ? item.substr(3) : "");
     pos = end + 1;
   }
   return found;
@@ -60,7 +62,8 @@ std::optional<std::uint64_t> parse_id(std::string_view text) {
   if (text.empty() || text.size() > 20) return std::nullopt;
   std::uint64_t id = 0;
   auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), id);
-  if (error != std::errc() || end != text.data() + text.size() || id < 1 || id > kMaxId) return std::nullopt;
+  if (error != std::errc() || end != text.data() + text.size() || id < 1 || id > kMaxId)
+    return std::nullopt;
   return id;
 }
 
@@ -68,12 +71,23 @@ std::string html_escape(std::string_view text) {
   std::string out;
   for (char c : text) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#039;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#039;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -81,8 +95,9 @@ std::string html_escape(std::string_view text) {
 
 void bad_request(server::Response& response, std::string_view why) {
   response.status = 400;
-  response.write("<h1>400 Bad Request</h1><p>" + html_escape(why) +
-                 ": id must be a whole number from 1 to 4294967295, as in /queryCache.php?id=1</p>");
+  response.write(
+      "<h1>400 Bad Request</h1><p>" + html_escape(why) +
+      ": id must be a whole number from 1 to 4294967295, as in /queryCache.php?id=1</p>");
 }
 
 }  // namespace

@@ -7,13 +7,15 @@
 namespace cppfpm::sql {
 namespace {
 
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+bool is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
 
 bool is_plain_tag(std::string_view tag) {
   if (tag.empty() || tag.size() > 64) return false;
   for (char c : tag) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-              c == '.' || c == '-';
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '.' || c == '-';
     if (!ok) return false;
   }
   return true;
@@ -77,7 +79,8 @@ std::string encode_params(const Params& params) {
   return out;
 }
 
-std::string query_key(std::string_view sql, const Params& params, const TagGenerations& generations) {
+std::string query_key(std::string_view sql, const Params& params,
+                      const TagGenerations& generations) {
   std::string material;
   append_counted(material, normalise_sql(sql));
   append_counted(material, encode_params(params));
@@ -88,7 +91,9 @@ std::string query_key(std::string_view sql, const Params& params, const TagGener
   return std::string(kQueryKeyPrefix) + sha256_hex(material);
 }
 
-std::string lock_key(std::string_view query_key) { return std::string(query_key) + ":lock"; }
+std::string lock_key(std::string_view query_key) {
+  return std::string(query_key) + ":lock";
+}
 
 std::string tag_key(std::string_view tag) {
   if (is_plain_tag(tag)) return std::string(kTagKeyPrefix) + std::string(tag);

@@ -35,7 +35,8 @@ std::string encode_params(const Params& params);
 // (tag, its generation as stored under tag_key(tag)), in the order given.
 using TagGenerations = std::vector<std::pair<std::string, std::string>>;
 
-std::string query_key(std::string_view sql, const Params& params, const TagGenerations& generations);
+std::string query_key(std::string_view sql, const Params& params,
+                      const TagGenerations& generations);
 std::string lock_key(std::string_view query_key);
 // A tag of [A-Za-z0-9_.-], 1..64 bytes, is used as is; any other is hashed.
 std::string tag_key(std::string_view tag);

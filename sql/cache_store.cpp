@@ -4,13 +4,15 @@
 
 namespace cppfpm::sql {
 
-MemoryCacheStore::MemoryCacheStore(Clock now, std::size_t max_value) : now_(std::move(now)), max_value_(max_value) {}
+MemoryCacheStore::MemoryCacheStore(Clock now, std::size_t max_value)
+    : now_(std::move(now)), max_value_(max_value) {}
 
 bool MemoryCacheStore::live(const Item& item) const {
   return item.expires == std::chrono::steady_clock::time_point{} || now_() < item.expires;
 }
 
-MemoryCacheStore::Item MemoryCacheStore::make(std::string_view value, std::chrono::seconds ttl) const {
+MemoryCacheStore::Item MemoryCacheStore::make(std::string_view value,
+                                              std::chrono::seconds ttl) const {
   Item item{std::string(value), {}};
   if (ttl.count() > 0) item.expires = now_() + ttl;
   return item;
@@ -32,7 +34,8 @@ CacheResult MemoryCacheStore::get(std::string_view key, std::string& value) {
   return CacheResult::ok;
 }
 
-CacheResult MemoryCacheStore::set(std::string_view key, std::string_view value, std::chrono::seconds ttl) {
+CacheResult MemoryCacheStore::set(std::string_view key, std::string_view value,
+                                  std::chrono::seconds ttl) {
   std::lock_guard lock(mutex_);
   if (down) return CacheResult::unavailable;
   if (value.size() > max_value_) return CacheResult::too_large;
@@ -40,7 +43,8 @@ CacheResult MemoryCacheStore::set(std::string_view key, std::string_view value, 
   return CacheResult::ok;
 }
 
-CacheResult MemoryCacheStore::add(std::string_view key, std::string_view value, std::chrono::seconds ttl) {
+CacheResult MemoryCacheStore::add(std::string_view key, std::string_view value,
+                                  std::chrono::seconds ttl) {
   std::lock_guard lock(mutex_);
   if (down) return CacheResult::unavailable;
   auto it = items_.find(key);

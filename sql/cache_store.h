@@ -24,9 +24,11 @@ class CacheStore {
  public:
   virtual ~CacheStore() = default;
   virtual CacheResult get(std::string_view key, std::string& value) = 0;
-  virtual CacheResult set(std::string_view key, std::string_view value, std::chrono::seconds ttl) = 0;
+  virtual CacheResult set(std::string_view key, std::string_view value,
+                          std::chrono::seconds ttl) = 0;
   // Stores only when the key is absent (memcached `add`): an atomic claim.
-  virtual CacheResult add(std::string_view key, std::string_view value, std::chrono::seconds ttl) = 0;
+  virtual CacheResult add(std::string_view key, std::string_view value,
+                          std::chrono::seconds ttl) = 0;
   virtual CacheResult remove(std::string_view key) = 0;
   // Adds one to a decimal value (memcached `incr`); not_found when absent.
   virtual CacheResult increment(std::string_view key, std::uint64_t& new_value) = 0;
@@ -39,8 +41,9 @@ class CacheStore {
 class MemoryCacheStore final : public CacheStore {
  public:
   using Clock = std::function<std::chrono::steady_clock::time_point()>;
-  explicit MemoryCacheStore(Clock now = [] { return std::chrono::steady_clock::now(); },
-                            std::size_t max_value = 1000 * 1024);
+  explicit MemoryCacheStore(
+      Clock now = [] { return std::chrono::steady_clock::now(); },
+      std::size_t max_value = 1000 * 1024);
 
   CacheResult get(std::string_view key, std::string& value) override;
   CacheResult set(std::string_view key, std::string_view value, std::chrono::seconds ttl) override;

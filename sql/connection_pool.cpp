@@ -24,7 +24,8 @@ bool answers(soci::session& session) {
 }  // namespace
 
 ConnectionPool::ConnectionPool(PoolOptions options)
-    : options_(std::move(options)), slots_(static_cast<std::size_t>(options_.size < 1 ? 1 : options_.size)) {
+    : options_(std::move(options)),
+      slots_(static_cast<std::size_t>(options_.size < 1 ? 1 : options_.size)) {
   for (auto& slot : slots_) free_.push_back(&slot);
 }
 
@@ -53,8 +54,10 @@ ConnectionPool::Lease ConnectionPool::borrow() {
   {
     std::unique_lock lock(mutex_);
     if (!available_.wait_for(lock, options_.borrow_timeout, [&] { return !free_.empty(); })) {
-      throw Unavailable("no free MariaDB connection within sql.connect_timeout; consider raising sql.pool_size (" +
-                        std::to_string(slots_.size()) + ")");
+      throw Unavailable(
+          "no free MariaDB connection within sql.connect_timeout; consider raising sql.pool_size "
+          "(" +
+          std::to_string(slots_.size()) + ")");
     }
     slot = free_.back();
     free_.pop_back();
@@ -62,10 +65,11 @@ ConnectionPool::Lease ConnectionPool::borrow() {
   Lease lease(*this, slot);  // from here the slot goes back on every path
   if (!slot->session) {
     open(*slot);
-  } else if (std::chrono::steady_clock::now() - slot->last_used > options_.idle_check && !answers(*slot->session)) {
+  } else if (std::chrono::steady_clock::now() - slot->last_used > options_.idle_check &&
+             !answers(*slot->session)) {
     spdlog::info("MariaDB connection idle since {} ms did not answer; reconnecting",
-                 std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
-                                                                       slot->last_used)
+                 std::chrono::duration_cast<std::chrono::milliseconds>(
+                     std::chrono::steady_clock::now() - slot->last_used)
                      .count());
     open(*slot);
   }
@@ -85,8 +89,12 @@ ConnectionPool::Lease::~Lease() {
   if (slot_) pool_->give_back(slot_);
 }
 
-void ConnectionPool::Lease::discard() { slot_->session.reset(); }
+void ConnectionPool::Lease::discard() {
+  slot_->session.reset();
+}
 
-void ConnectionPool::Lease::reconnect() { pool_->open(*slot_); }
+void ConnectionPool::Lease::reconnect() {
+  pool_->open(*slot_);
+}
 
 }  // namespace cppfpm::sql

@@ -37,7 +37,9 @@ class ConnectionPool {
   class Lease {
    public:
     Lease(ConnectionPool& pool, Slot* slot) : pool_(&pool), slot_(slot) {}
-    Lease(Lease&& other) noexcept : pool_(other.pool_), slot_(other.slot_) { other.slot_ = nullptr; }
+    Lease(Lease&& other) noexcept : pool_(other.pool_), slot_(other.slot_) {
+      other.slot_ = nullptr;
+    }
     Lease& operator=(Lease&&) = delete;
     Lease(const Lease&) = delete;
     Lease& operator=(const Lease&) = delete;

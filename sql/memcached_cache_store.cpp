@@ -28,13 +28,15 @@ class MemcachedCacheStore::Handle {
     memcached_behavior_set(mc_, MEMCACHED_BEHAVIOR_SND_TIMEOUT, ms * 1000);
     memcached_behavior_set(mc_, MEMCACHED_BEHAVIOR_RETRY_TIMEOUT, 2);
     if (servers.size() > 1)
-      memcached_behavior_set(mc_, MEMCACHED_BEHAVIOR_DISTRIBUTION, MEMCACHED_DISTRIBUTION_CONSISTENT_KETAMA);
+      memcached_behavior_set(mc_, MEMCACHED_BEHAVIOR_DISTRIBUTION,
+                             MEMCACHED_DISTRIBUTION_CONSISTENT_KETAMA);
     for (const auto& server : servers) {
-      memcached_return_t rc = server.unix_socket ? memcached_server_add_unix_socket(mc_, server.host.c_str())
-                                                 : memcached_server_add(mc_, server.host.c_str(), server.port);
+      memcached_return_t rc = server.unix_socket
+                                  ? memcached_server_add_unix_socket(mc_, server.host.c_str())
+                                  : memcached_server_add(mc_, server.host.c_str(), server.port);
       if (rc != MEMCACHED_SUCCESS) {
-        spdlog::error("query cache: memcached_server_add({}:{}) failed: {}", server.host, server.port,
-                      memcached_strerror(mc_, rc));
+        spdlog::error("query cache: memcached_server_add({}:{}) failed: {}", server.host,
+                      server.port, memcached_strerror(mc_, rc));
         memcached_free(mc_);
         mc_ = nullptr;
         return;
@@ -61,15 +63,20 @@ CacheResult classify(memcached_return_t rc) {
   switch (rc) {
     case MEMCACHED_SUCCESS:
     case MEMCACHED_STORED:
-    case MEMCACHED_DELETED: return CacheResult::ok;
-    case MEMCACHED_NOTFOUND: return CacheResult::not_found;
+    case MEMCACHED_DELETED:
+      return CacheResult::ok;
+    case MEMCACHED_NOTFOUND:
+      return CacheResult::not_found;
     case MEMCACHED_NOTSTORED:
-    case MEMCACHED_DATA_EXISTS: return CacheResult::not_stored;
+    case MEMCACHED_DATA_EXISTS:
+      return CacheResult::not_stored;
     // "SERVER_ERROR object too large for cache" (or out of memory): this
     // value is not stored, the server itself is fine.
     case MEMCACHED_E2BIG:
-    case MEMCACHED_SERVER_ERROR: return CacheResult::too_large;
-    default: return CacheResult::unavailable;
+    case MEMCACHED_SERVER_ERROR:
+      return CacheResult::too_large;
+    default:
+      return CacheResult::unavailable;
   }
 }
 
@@ -83,7 +90,8 @@ time_t exptime(std::chrono::seconds ttl) {
 
 }  // namespace
 
-MemcachedCacheStore::MemcachedCacheStore(std::vector<session::Server> servers, std::chrono::milliseconds timeout)
+MemcachedCacheStore::MemcachedCacheStore(std::vector<session::Server> servers,
+                                         std::chrono::milliseconds timeout)
     : servers_(std::move(servers)), timeout_(timeout) {
   if (servers_.empty()) throw std::invalid_argument("cache.servers: no memcached server given");
 }
@@ -117,16 +125,20 @@ CacheResult MemcachedCacheStore::get(std::string_view key, std::string& value) {
   return CacheResult::ok;
 }
 
-CacheResult MemcachedCacheStore::set(std::string_view key, std::string_view value, std::chrono::seconds ttl) {
+CacheResult MemcachedCacheStore::set(std::string_view key, std::string_view value,
+                                     std::chrono::seconds ttl) {
   Handle* h = handle();
   if (!h) return CacheResult::unavailable;
-  return classify(memcached_set(h->get(), key.data(), key.size(), value.data(), value.size(), exptime(ttl), 0));
+  return classify(
+      memcached_set(h->get(), key.data(), key.size(), value.data(), value.size(), exptime(ttl), 0));
 }
 
-CacheResult MemcachedCacheStore::add(std::string_view key, std::string_view value, std::chrono::seconds ttl) {
+CacheResult MemcachedCacheStore::add(std::string_view key, std::string_view value,
+                                     std::chrono::seconds ttl) {
   Handle* h = handle();
   if (!h) return CacheResult::unavailable;
-  return classify(memcached_add(h->get(), key.data(), key.size(), value.data(), value.size(), exptime(ttl), 0));
+  return classify(
+      memcached_add(h->get(), key.data(), key.size(), value.data(), value.size(), exptime(ttl), 0));
 }
 
 CacheResult MemcachedCacheStore::remove(std::string_view key) {

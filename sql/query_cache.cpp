@@ -42,9 +42,12 @@ std::string for_logs(std::string_view sql) {
 
 const char* cache_status_name(CacheStatus status) {
   switch (status) {
-    case CacheStatus::hit: return "HIT";
-    case CacheStatus::miss: return "MISS";
-    case CacheStatus::bypass: return "BYPASS";
+    case CacheStatus::hit:
+      return "HIT";
+    case CacheStatus::miss:
+      return "MISS";
+    case CacheStatus::bypass:
+      return "BYPASS";
   }
   return "BYPASS";
 }
@@ -54,12 +57,14 @@ CachedQueries::CachedQueries(CacheStore& store, Database& db, QueryCacheOptions 
 
 void CachedQueries::outage() {
   if (!outage_.exchange(true))
-    spdlog::error("query cache: memcached unreachable ({}); queries go straight to MariaDB until it is back",
-                  options_.servers_for_logs);
+    spdlog::error(
+        "query cache: memcached unreachable ({}); queries go straight to MariaDB until it is back",
+        options_.servers_for_logs);
 }
 
 void CachedQueries::reachable() {
-  if (outage_.exchange(false)) spdlog::info("query cache: memcached reachable again ({})", options_.servers_for_logs);
+  if (outage_.exchange(false))
+    spdlog::info("query cache: memcached reachable again ({})", options_.servers_for_logs);
 }
 
 bool CachedQueries::generations(const Tags& tags, TagGenerations& out) {
@@ -82,7 +87,8 @@ std::optional<ResultSet> CachedQueries::cached(const std::string& key, CacheResu
   if (rc != CacheResult::ok) return std::nullopt;
   auto result = decode_result(bytes);
   if (!result) {
-    spdlog::warn("query cache: {} holds no result in format {}; treated as a miss", key, int(kResultFormat));
+    spdlog::warn("query cache: {} holds no result in format {}; treated as a miss", key,
+                 int(kResultFormat));
     rc = CacheResult::not_found;
   }
   return result;
@@ -116,8 +122,10 @@ void CachedQueries::store(const std::string& key, std::string_view sql, const Re
   std::string statement = for_logs(sql);
   std::lock_guard lock(oversize_mutex_);
   if (oversize_logged_.size() < 1024 && oversize_logged_.insert(statement).second)
-    spdlog::warn("query cache: a result of {} bytes is over memcached's item size limit and is not cached: {}",
-                 bytes.size(), statement);
+    spdlog::warn(
+        "query cache: a result of {} bytes is over memcached's item size limit and is not cached: "
+        "{}",
+        bytes.size(), statement);
 }
 
 CachedResult CachedQueries::bypass(std::string_view sql, const Params& params) {
@@ -125,8 +133,8 @@ CachedResult CachedQueries::bypass(std::string_view sql, const Params& params) {
   return {db_.query(sql, params), CacheStatus::bypass};
 }
 
-CachedResult CachedQueries::query(std::string_view sql, const Params& params, std::chrono::seconds ttl,
-                                  const Tags& tags) {
+CachedResult CachedQueries::query(std::string_view sql, const Params& params,
+                                  std::chrono::seconds ttl, const Tags& tags) {
   if (ttl.count() <= 0) ttl = options_.default_ttl;
   TagGenerations gens;
   if (!generations(tags, gens)) return bypass(sql, params);
@@ -141,7 +149,8 @@ CachedResult CachedQueries::query(std::string_view sql, const Params& params, st
   reachable();
 
   // A miss. The lock outlives a stuck runner by one second at most.
-  const auto lock_ttl = std::chrono::duration_cast<std::chrono::seconds>(options_.stampede_wait) + std::chrono::seconds(1);
+  const auto lock_ttl = std::chrono::duration_cast<std::chrono::seconds>(options_.stampede_wait) +
+                        std::chrono::seconds(1);
   rc = store_.add(lock_key(key), "1", lock_ttl);
   if (rc == CacheResult::unavailable) return bypass(sql, params);
   if (rc == CacheResult::not_stored) {
@@ -174,9 +183,11 @@ bool CachedQueries::invalidate(std::string_view tag) {
     }
     if (rc == CacheResult::unavailable) break;
   }
-  spdlog::error("query cache: could not invalidate tag '{}' ({} unreachable); its cached results may be served "
-                "until their ttl runs out",
-                tag, options_.servers_for_logs);
+  spdlog::error(
+      "query cache: could not invalidate tag '{}' ({} unreachable); its cached results may be "
+      "served "
+      "until their ttl runs out",
+      tag, options_.servers_for_logs);
   return false;
 }
 

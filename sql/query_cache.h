@@ -48,8 +48,8 @@ class QueryCache {
   // Rows of `sql` with `params` bound (Database::query's rules). ttl 0
   // means cache.ttl. Throws what Database::query throws when it has to ask
   // MariaDB.
-  virtual CachedResult query(std::string_view sql, const Params& params, std::chrono::seconds ttl = {},
-                             const Tags& tags = {}) = 0;
+  virtual CachedResult query(std::string_view sql, const Params& params,
+                             std::chrono::seconds ttl = {}, const Tags& tags = {}) = 0;
   // Makes every cached query tagged `tag` miss from now on. False when the
   // cache could not be told (memcached down): those entries may then be
   // served until their ttl runs out, and the log says so.
@@ -57,8 +57,8 @@ class QueryCache {
 };
 
 struct QueryCacheOptions {
-  std::chrono::seconds default_ttl{60};              // cache.ttl
-  std::chrono::milliseconds stampede_wait{2000};     // a waiter's bound
+  std::chrono::seconds default_ttl{60};           // cache.ttl
+  std::chrono::milliseconds stampede_wait{2000};  // a waiter's bound
   std::chrono::milliseconds poll_interval{10};
   std::string servers_for_logs = "cache.servers";
 };
@@ -74,7 +74,8 @@ class CachedQueries final : public QueryCache {
   bool generations(const Tags& tags, std::vector<std::pair<std::string, std::string>>& out);
   std::optional<ResultSet> cached(const std::string& key, CacheResult& rc);
   std::optional<ResultSet> wait_for(const std::string& key);
-  void store(const std::string& key, std::string_view sql, const ResultSet& result, std::chrono::seconds ttl);
+  void store(const std::string& key, std::string_view sql, const ResultSet& result,
+             std::chrono::seconds ttl);
   CachedResult bypass(std::string_view sql, const Params& params);
   void outage();
   void reachable();

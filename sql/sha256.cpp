@@ -14,8 +14,10 @@ std::uint64_t integer_root(Wide n, int k) {
     std::uint64_t mid = lo + (hi - lo + 1) / 2;
     Wide p = mid;
     for (int i = 1; i < k; ++i) p *= mid;
-    if (p <= n) lo = mid;
-    else hi = mid - 1;
+    if (p <= n)
+      lo = mid;
+    else
+      hi = mid - 1;
   }
   return lo;
 }
@@ -38,8 +40,10 @@ struct Constants {
   std::array<std::uint32_t, 8> h0{};
   Constants() {
     auto primes = first_primes(64);
-    for (int i = 0; i < 64; ++i) k[i] = static_cast<std::uint32_t>(integer_root(Wide(primes[i]) << 96, 3));
-    for (int i = 0; i < 8; ++i) h0[i] = static_cast<std::uint32_t>(integer_root(Wide(primes[i]) << 64, 2));
+    for (int i = 0; i < 64; ++i)
+      k[i] = static_cast<std::uint32_t>(integer_root(Wide(primes[i]) << 96, 3));
+    for (int i = 0; i < 8; ++i)
+      h0[i] = static_cast<std::uint32_t>(integer_root(Wide(primes[i]) << 64, 2));
   }
 };
 
@@ -48,7 +52,9 @@ const Constants& constants() {
   return c;
 }
 
-std::uint32_t rotr(std::uint32_t x, int n) { return (x >> n) | (x << (32 - n)); }
+std::uint32_t rotr(std::uint32_t x, int n) {
+  return (x >> n) | (x << (32 - n));
+}
 
 void compress(std::array<std::uint32_t, 8>& h, const std::uint8_t* block) {
   const auto& k = constants().k;
@@ -63,7 +69,8 @@ void compress(std::array<std::uint32_t, 8>& h, const std::uint8_t* block) {
   }
   std::uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], hh = h[7];
   for (int t = 0; t < 64; ++t) {
-    std::uint32_t t1 = hh + (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) + ((e & f) ^ (~e & g)) + k[t] + w[t];
+    std::uint32_t t1 =
+        hh + (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) + ((e & f) ^ (~e & g)) + k[t] + w[t];
     std::uint32_t t2 = (rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
     hh = g;
     g = f;

@@ -67,10 +67,14 @@ void bind(soci::statement& st, const Params& params, std::vector<Bound>& bound) 
 
 std::string cell_text(const soci::row& row, std::size_t i) {
   switch (row.get_properties(i).get_data_type()) {
-    case soci::dt_string: return row.get<std::string>(i);
-    case soci::dt_integer: return std::to_string(row.get<int>(i));
-    case soci::dt_long_long: return std::to_string(row.get<long long>(i));
-    case soci::dt_unsigned_long_long: return std::to_string(row.get<unsigned long long>(i));
+    case soci::dt_string:
+      return row.get<std::string>(i);
+    case soci::dt_integer:
+      return std::to_string(row.get<int>(i));
+    case soci::dt_long_long:
+      return std::to_string(row.get<long long>(i));
+    case soci::dt_unsigned_long_long:
+      return std::to_string(row.get<unsigned long long>(i));
     case soci::dt_double: {
       char buf[64];
       std::snprintf(buf, sizeof buf, "%.17g", row.get<double>(i));
@@ -82,7 +86,8 @@ std::string cell_text(const soci::row& row, std::size_t i) {
       std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &t);
       return buf;
     }
-    default: return row.get<std::string>(i);
+    default:
+      return row.get<std::string>(i);
   }
 }
 
@@ -98,7 +103,8 @@ ResultSet run(soci::session& session, std::string_view sql, const Params& params
   ResultSet result;
   bool got = st.execute(true);
   if (got) {
-    for (std::size_t i = 0; i < row.size(); ++i) result.columns.push_back(row.get_properties(i).get_name());
+    for (std::size_t i = 0; i < row.size(); ++i)
+      result.columns.push_back(row.get_properties(i).get_name());
   }
   while (got) {
     Row out(row.size());
@@ -130,14 +136,15 @@ std::string mysql_connect_string(const DatabaseOptions& options) {
 }
 
 std::string redact_password(std::string_view text) {
-  static const std::regex kPassword(R"((password|pass|pwd)\s*=\s*('[^']*'|\S+))", std::regex::icase);
+  static const std::regex kPassword(R"((password|pass|pwd)\s*=\s*('[^']*'|\S+))",
+                                    std::regex::icase);
   return std::regex_replace(std::string(text), kPassword, "$1=***");
 }
 
 SociDatabase::SociDatabase(DatabaseOptions options)
     : options_(std::move(options)),
-      pool_(PoolOptions{mysql_connect_string(options_), redact_password(options_.dsn), options_.pool_size,
-                        options_.connect_timeout, options_.idle_check}) {}
+      pool_(PoolOptions{mysql_connect_string(options_), redact_password(options_.dsn),
+                        options_.pool_size, options_.connect_timeout, options_.idle_check}) {}
 
 SociDatabase::~SociDatabase() = default;
 

@@ -16,19 +16,23 @@ namespace cppfpm::test::query_cache {
 // Every deploy/sql/*.sql, in name order, as deploy/lemmp loads them.
 inline void load_demo_sql(const MariaDbEndpoint& server, const std::filesystem::path& log) {
   std::vector<std::filesystem::path> files;
-  for (const auto& entry : std::filesystem::directory_iterator(std::filesystem::path(CPPFPM_SOURCE_DIR) / "deploy/sql"))
+  for (const auto& entry :
+       std::filesystem::directory_iterator(std::filesystem::path(CPPFPM_SOURCE_DIR) / "deploy/sql"))
     if (entry.path().extension() == ".sql") files.push_back(entry.path());
   std::sort(files.begin(), files.end());
   for (const auto& file : files) mariadb_execute(server, read_file(file), log);
 }
 
 // One value: the first column of the first row of `sql`, run as root.
-inline std::string sql_value(const MariaDbEndpoint& server, const std::string& sql, const std::filesystem::path& dir) {
+inline std::string sql_value(const MariaDbEndpoint& server, const std::string& sql,
+                             const std::filesystem::path& dir) {
   auto log = dir / "sql-value.out";
   std::filesystem::remove(log);
-  std::vector<std::string> argv{"mariadb", "--no-defaults", "--user=root", "--socket=" + server.socket.string(),
-                                "--batch", "--skip-column-names", "--execute=" + sql};
-  if (run_command(argv, log, 30s) != 0) throw std::runtime_error("mariadb failed: " + read_file(log));
+  std::vector<std::string> argv{
+      "mariadb", "--no-defaults",       "--user=root",     "--socket=" + server.socket.string(),
+      "--batch", "--skip-column-names", "--execute=" + sql};
+  if (run_command(argv, log, 30s) != 0)
+    throw std::runtime_error("mariadb failed: " + read_file(log));
   std::string out = read_file(log);
   while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
   return out;
@@ -40,7 +44,9 @@ inline FcgiResponse get_item(int port, const std::string& query, Millis timeout 
   return r;
 }
 
-inline std::string x_cache(const FcgiResponse& r) { return r.header("X-Cache").value_or("(none)"); }
+inline std::string x_cache(const FcgiResponse& r) {
+  return r.header("X-Cache").value_or("(none)");
+}
 
 // The tag generation key of sql/cache_key.h: another backend's invalidate()
 // is a new value there.

@@ -16,15 +16,19 @@ using namespace cppfpm::test::query_cache;
 
 namespace {
 
-ConfigKeys::value_type dsn(int port) { return {"sql.dsn", "\"" + mariadb_dsn(port) + "\""}; }
+ConfigKeys::value_type dsn(int port) {
+  return {"sql.dsn", "\"" + mariadb_dsn(port) + "\""};
+}
 
 // How often MariaDB was asked for item `id`, from its general log. The
 // pattern is built with CONCAT so the counting query does not count itself.
 int item_queries(const MariaDbEndpoint& db, int id, const std::filesystem::path& dir) {
-  return std::stoi(sql_value(db,
-                             "SELECT COUNT(*) FROM mysql.general_log WHERE command_type = 'Query' AND argument LIKE "
-                             "CONCAT('SELECT id, name', '%cppfpm_demo.items WHERE id = " + std::to_string(id) + "')",
-                             dir));
+  return std::stoi(sql_value(
+      db,
+      "SELECT COUNT(*) FROM mysql.general_log WHERE command_type = 'Query' AND argument LIKE "
+      "CONCAT('SELECT id, name', '%cppfpm_demo.items WHERE id = " +
+          std::to_string(id) + "')",
+      dir));
 }
 
 }  // namespace
@@ -68,14 +72,16 @@ TEST_CASE("queryCache: 50 concurrent misses on one id run the query once", "[que
   CHECK(item_queries(db.endpoint(), 9, db_dir.path()) == 1);
 }
 
-TEST_CASE("queryCache: MariaDB killed, cached ids HIT, others 503, and it recovers after the restart",
-          "[query_cache]") {
+TEST_CASE(
+    "queryCache: MariaDB killed, cached ids HIT, others 503, and it recovers after the restart",
+    "[query_cache]") {
   TempDir db_dir("cppfpm-mariadb-");
   const int port = free_loopback_port();
   auto db = std::make_unique<MariaDb>(db_dir / "first", port);
   load_demo_sql(db->endpoint(), db_dir / "sql.log");
   Stack stack({[&](ConfigKeys& pool) { set_key(pool, dsn(port).first, dsn(port).second); }});
-  for (int id : {1, 2}) CHECK(x_cache(get_item(stack.fpm_port(), "id=" + std::to_string(id))) == "MISS");
+  for (int id : {1, 2})
+    CHECK(x_cache(get_item(stack.fpm_port(), "id=" + std::to_string(id))) == "MISS");
 
   ::kill(db->endpoint().pid, SIGKILL);
   db.reset();

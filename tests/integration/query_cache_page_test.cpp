@@ -68,20 +68,22 @@ TEST_CASE("queryCache: bumping the items tag makes the page read the new row", "
   load_demo_sql(stack.mariadb, stack.dir / "sql.log");
   CHECK(x_cache(get_item(stack.fpm_port(), "id=2")) == "MISS");
   CHECK(x_cache(get_item(stack.fpm_port(), "id=8")) == "MISS");
-  mariadb_execute(stack.mariadb, "UPDATE cppfpm_demo.items SET name = 'renamed mug' WHERE id = 2", stack.dir / "sql.log");
+  mariadb_execute(stack.mariadb, "UPDATE cppfpm_demo.items SET name = 'renamed mug' WHERE id = 2",
+                  stack.dir / "sql.log");
   auto stale = get_item(stack.fpm_port(), "id=2");
   CHECK(x_cache(stale) == "HIT");  // the cache does not know yet
   CHECK(stale.body.find("memcached mug") != std::string::npos);
   // What invalidate("items") does on any backend: a new generation.
   auto generation = memcached_get(stack.memcached.port(), kItemsTagKey);
   REQUIRE(generation);
-  REQUIRE(memcached_set(stack.memcached.port(), kItemsTagKey, std::to_string(std::stoull(*generation) + 1)));
+  REQUIRE(memcached_set(stack.memcached.port(), kItemsTagKey,
+                        std::to_string(std::stoull(*generation) + 1)));
   auto fresh = get_item(stack.fpm_port(), "id=2");
   CHECK(x_cache(fresh) == "MISS");
   CHECK(fresh.body.find("renamed mug") != std::string::npos);
   CHECK(x_cache(get_item(stack.fpm_port(), "id=2")) == "HIT");
   CHECK(x_cache(get_item(stack.fpm_port(), "id=8")) == "MISS");  // every query of the tag
-  load_demo_sql(stack.mariadb, stack.dir / "sql.log");             // the seed rows back for the others
+  load_demo_sql(stack.mariadb, stack.dir / "sql.log");  // the seed rows back for the others
 }
 
 TEST_CASE("queryCache: memcached killed is BYPASS, restarted is HIT again", "[query_cache]") {
@@ -118,17 +120,34 @@ TEST_CASE("queryCache: memcached killed is BYPASS, restarted is HIT again", "[qu
 TEST_CASE("queryCache: hostile ids are clear 400s, and the table is untouched", "[query_cache]") {
   Stack stack;
   load_demo_sql(stack.mariadb, stack.dir / "sql.log");
-  for (const std::string& query : std::vector<std::string>
-       {"", "id=", "id=-1", "id=0", "id=abc", "id=1%20OR%201=1", "id=1'%20OR%20'1'='1", "id=1;DROP%20TABLE%20cppfpm_demo.items",
-        "id=1%27%3B%20DELETE%20FROM%20cppfpm_demo.items%3B--", "id=4294967296", "id=184467440737095516160",
-        "id=%00", "id=1%0d%0aset%20evil%200%200%201", "id=1e3", "id=0x1", "id=%2B1", "id=1.0", std::string("id=") + std::string(5000, '9'),
-        "id=%ff%fe", "id[]=1"}) {
+  for (const std::string& query :
+       std::vector<std::string>{"",
+                                "id=",
+                                "id=-1",
+                                "id=0",
+                                "id=abc",
+                                "id=1%20OR%201=1",
+                                "id=1'%20OR%20'1'='1",
+                                "id=1;DROP%20TABLE%20cppfpm_demo.items",
+                                "id=1%27%3B%20DELETE%20FROM%20cppfpm_demo.items%3B--",
+                                "id=4294967296",
+                                "id=184467440737095516160",
+                                "id=%00",
+                                "id=1%0d%0aset%20evil%200%200%201",
+                                "id=1e3",
+                                "id=0x1",
+                                "id=%2B1",
+                                "id=1.0",
+                                std::string("id=") + std::string(5000, '9'),
+                                "id=%ff%fe",
+                                "id[]=1"}) {
     INFO("QUERY_STRING " << query << "\nlog:\n" << stack.fpm_log());
     auto r = get_item(stack.fpm_port(), query);
     REQUIRE(r.ended);
     CHECK(r.status == 400);
     CHECK(r.body.find("id must be a whole number from 1 to 4294967295") != std::string::npos);
   }
-  CHECK(sql_value(stack.mariadb, "SELECT COUNT(*) FROM cppfpm_demo.items", stack.dir.path()) == "10");
+  CHECK(sql_value(stack.mariadb, "SELECT COUNT(*) FROM cppfpm_demo.items", stack.dir.path()) ==
+        "10");
   CHECK(get_item(stack.fpm_port(), "id=10").status == 200);
 }

@@ -25,7 +25,8 @@ TEST_CASE("sha256: the FIPS 180-2 example digests") {
   CHECK(sha256_hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
   CHECK(sha256_hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq") ==
         "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
-  CHECK(sha256_hex(std::string(1000000, 'a')) == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+  CHECK(sha256_hex(std::string(1000000, 'a')) ==
+        "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
 }
 
 TEST_CASE("sha256: every length around the padding boundaries") {
@@ -33,12 +34,15 @@ TEST_CASE("sha256: every length around the padding boundaries") {
   for (std::size_t n = 50; n < 140; ++n) digests.insert(sha256_hex(std::string(n, 'x')));
   CHECK(digests.size() == 90);
   // 55 bytes fit one block with the length, 56 need two.
-  CHECK(sha256_hex(std::string(55, 'a')) == "9f4390f8d30c2dd92ec9f095b65e2b9ae9b0a925a5258e241c9f1e910f734318");
-  CHECK(sha256_hex(std::string(56, 'a')) == "b35439a4ac6f0948b6d6f9e3c6af0f5f590ce20f1bde7090ef7970686ec6738a");
+  CHECK(sha256_hex(std::string(55, 'a')) ==
+        "9f4390f8d30c2dd92ec9f095b65e2b9ae9b0a925a5258e241c9f1e910f734318");
+  CHECK(sha256_hex(std::string(56, 'a')) ==
+        "b35439a4ac6f0948b6d6f9e3c6af0f5f590ce20f1bde7090ef7970686ec6738a");
 }
 
 TEST_CASE("cache key: normalising whitespace outside quotes only") {
-  CHECK(normalise_sql("  SELECT  a,\n\tb FROM t WHERE id = :id ;  ") == "SELECT a, b FROM t WHERE id = :id");
+  CHECK(normalise_sql("  SELECT  a,\n\tb FROM t WHERE id = :id ;  ") ==
+        "SELECT a, b FROM t WHERE id = :id");
   CHECK(normalise_sql("SELECT 'a  b' FROM t") == "SELECT 'a  b' FROM t");
   CHECK(normalise_sql("SELECT \"x\\\"  y\"  ,  `c  d`") == "SELECT \"x\\\"  y\" , `c  d`");
   CHECK(normalise_sql("SELECT 'it''s   ok'") == "SELECT 'it''s   ok'");
@@ -63,7 +67,8 @@ TEST_CASE("cache key: different statements, values, types or tags give different
   keys.insert(query_key(sql, {1.0, std::int64_t{2}}, {}));
   keys.insert(query_key(sql, {nullptr, std::int64_t{2}}, {}));
   keys.insert(query_key(sql, {std::string(""), std::int64_t{2}}, {}));
-  keys.insert(query_key(sql, {std::string("ab"), std::string("c")}, {}));  // no ambiguous concatenation
+  keys.insert(
+      query_key(sql, {std::string("ab"), std::string("c")}, {}));  // no ambiguous concatenation
   keys.insert(query_key(sql, {std::string("a"), std::string("bc")}, {}));
   keys.insert(query_key(sql, {std::string("a'b"), std::string("c")}, {}));
   keys.insert(query_key("SELECT * FROM t WHERE a = 'a  b'", {}, {}));  // quoted whitespace is kept
@@ -79,9 +84,10 @@ TEST_CASE("cache key: hostile SQL, values and tags still give legal memcached ke
   std::string huge(100000, 'x');
   std::string control = "a\r\nset evil 0 0 1\r\nX\r\n";
   control += '\0';
-  for (const auto& key : {query_key(huge, {huge}, {{huge, huge}}), query_key(control, {control}, {{control, control}}),
-                          query_key("", {}, {}), tag_key(huge), tag_key(control), tag_key("items"), tag_key(""),
-                          lock_key(query_key(control, {}, {}))}) {
+  for (const auto& key :
+       {query_key(huge, {huge}, {{huge, huge}}),
+        query_key(control, {control}, {{control, control}}), query_key("", {}, {}), tag_key(huge),
+        tag_key(control), tag_key("items"), tag_key(""), lock_key(query_key(control, {}, {}))}) {
     INFO(key);
     CHECK(legal_memcached_key(key));
   }

@@ -96,7 +96,8 @@ TEST_CASE("query cache: invalidating a tag makes its queries miss, and only thos
   CHECK(f.get(1, {"items"}).status == CacheStatus::hit);
 }
 
-TEST_CASE("query cache: tag generations are counters in the store, read before the key is derived") {
+TEST_CASE(
+    "query cache: tag generations are counters in the store, read before the key is derived") {
   Fixture f;
   std::string gen;
   CHECK(f.store.get(tag_key("items"), gen) == CacheResult::not_found);
@@ -152,11 +153,13 @@ TEST_CASE("query cache: waiters stop waiting after the bound and query themselve
     threads.emplace_back([&, i] {
       if (i > 0) std::this_thread::sleep_for(50ms);  // thread 0 is the runner
       f.get(9);
-      took[i] = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
+      took[i] = std::chrono::duration_cast<std::chrono::milliseconds>(
+          std::chrono::steady_clock::now() - start);
     });
   for (auto& t : threads) t.join();
   CHECK(f.db.queries == 4);
-  for (int i = 1; i < 4; ++i) CHECK(took[i] < 2500ms);  // 50 ms + 500 ms wait + 1500 ms query, no more
+  for (int i = 1; i < 4; ++i)
+    CHECK(took[i] < 2500ms);  // 50 ms + 500 ms wait + 1500 ms query, no more
 }
 
 TEST_CASE("query cache: a failed runner releases its lock and waiters do not wait it out") {
@@ -173,7 +176,9 @@ TEST_CASE("query cache: a failed runner releases its lock and waiters do not wai
   CHECK(f.get(6).status == CacheStatus::miss);
 }
 
-TEST_CASE("query cache: memcached unreachable means BYPASS straight to MariaDB, then HIT once it is back") {
+TEST_CASE(
+    "query cache: memcached unreachable means BYPASS straight to MariaDB, then HIT once it is "
+    "back") {
   Fixture f;
   f.get(1);
   f.store.down = true;

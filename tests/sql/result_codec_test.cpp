@@ -64,7 +64,10 @@ TEST_CASE("result codec: huge counts in a small value are refused without alloca
   std::string bytes = "\x01";
   bytes += "\xff\xff\xff\xff\xff\xff\xff\xff\x7f";  // 2^63-ish columns
   CHECK_FALSE(decode_result(bytes));
-  std::string rows = "\x01\x01\x01" "a" "\xff\xff\xff\xff\x0f";  // 1 column, 4 G rows
+  std::string rows =
+      "\x01\x01\x01"
+      "a"
+      "\xff\xff\xff\xff\x0f";  // 1 column, 4 G rows
   CHECK_FALSE(decode_result(rows));
   std::string overlong = "\x01\x80\x80\x80\x80\x80\x80\x80\x80\x80\x80\x01";
   CHECK_FALSE(decode_result(overlong));

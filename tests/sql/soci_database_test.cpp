@@ -25,18 +25,22 @@ TEST_CASE("soci database: the connect string carries the three timeouts in whole
   o.connect_timeout = 1500ms;
   o.read_timeout = 7s;
   o.write_timeout = 200ms;
-  CHECK(mysql_connect_string(o) == "host=h port=3307 user=u password=p connect_timeout=2 read_timeout=7 write_timeout=1");
+  CHECK(mysql_connect_string(o) ==
+        "host=h port=3307 user=u password=p connect_timeout=2 read_timeout=7 write_timeout=1");
   o.dsn = "host=h read_timeout=30";
   CHECK(mysql_connect_string(o) == "host=h read_timeout=30 connect_timeout=2 write_timeout=1");
 }
 
 TEST_CASE("soci database: passwords never reach a log line") {
-  CHECK(redact_password("host=h user=u password=s3cret port=1") == "host=h user=u password=*** port=1");
+  CHECK(redact_password("host=h user=u password=s3cret port=1") ==
+        "host=h user=u password=*** port=1");
   CHECK(redact_password("pass='a b c' db=x") == "pass=*** db=x");
   CHECK(redact_password("PWD = hunter2") == "PWD=***");
 }
 
-TEST_CASE("soci database: MariaDB unreachable is Unavailable, without the password, and leases come back") {
+TEST_CASE(
+    "soci database: MariaDB unreachable is Unavailable, without the password, and leases come "
+    "back") {
   SociDatabase db(unreachable(2));
   CHECK_FALSE(db.ping());
   try {
