@@ -78,7 +78,7 @@ std::map<std::string, std::int64_t> create(int port, int count) {
 
 }  // namespace
 
-TEST_CASE("session cluster: 3 memcached, replicas=1, kill -9 one, no session lost",
+TEST_CASE("session cluster: 3 memcached with replicas=1 lose no session to a kill -9",
           "[session][cluster][memcached]") {
   for (int victim = 0; victim < 3; victim += 2) {  // the first and the last of the list
     INFO("victim: server " << victim);

@@ -103,7 +103,7 @@ TEST_CASE("session lock: 24 parallel increments of one session end at 24",
   CHECK_FALSE(memcached_get(stack.memcached.port(), lock_key));
 }
 
-TEST_CASE("session lock: a dead holder's lock expires; a live one gives 503 after lock_wait",
+TEST_CASE("session lock: a dead holder's lock expires and a live one gives 503 after lock_wait",
           "[session][lock][memcached]") {
   Stack stack({[](ConfigKeys& pool) {
     set_key(pool, "session.lock_wait", "4s");

@@ -36,7 +36,7 @@ bool answers_within(int port, Millis limit) {
 
 }  // namespace
 
-TEST_CASE("session outage: memcached killed gives 503s, one log line, and recovery",
+TEST_CASE("session outage: memcached killed gives 503s and one log line and recovers",
           "[session][outage][memcached]") {
   Stack stack({[](ConfigKeys& pool) { set_key(pool, "session.memcached_timeout", "500ms"); }});
   const int port = stack.fpm_port();

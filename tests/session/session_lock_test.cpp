@@ -45,7 +45,7 @@ TEST_CASE("session lock: incr/add protocol of pecl-memcache", "[session][lock]")
   CHECK(store.try_lock("bad key.lock", 15s) == StoreResult::unavailable);
 }
 
-TEST_CASE("session lock: held from start() to commit(), released by the destructor too",
+TEST_CASE("session lock: held from start() to commit() and released by the destructor too",
           "[session][lock]") {
   MemoryStore store;
   Settings settings;
