@@ -236,8 +236,8 @@ TEST_CASE("config: unknown and misplaced keys warn at their line") {
   require_warning("[www]\npid = /run/x.pid\n", 2, "pid is a [global] setting");
   require_warning("[www]\nfoo[bar] = 1\n", 2, "unknown key 'foo[bar]'");
   require_warning("[www]\nsession.gc_probability = 1\n", 2, "session.gc_probability is ignored");
-  require_warning("[www]\nphp_value[session.serialize_handler] = php\n", 2,
-                  "php_value[session.serialize_handler] is ignored");
+  require_warning("[www]\nphp_value[session.gc_divisor] = 100\n", 2,
+                  "php_value[session.gc_divisor] is ignored");
 }
 
 TEST_CASE("config: session.save_handler = files warns and keeps memcached") {
