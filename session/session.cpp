@@ -25,6 +25,8 @@ std::string lower(std::string_view text) {
   return out;
 }
 
+constexpr std::chrono::milliseconds kMaxLockPause{200};
+
 // Client-caused warnings (bad ids, stuck locks) at most once per
 // kLogEvery per process, saying how many were left out.
 constexpr std::int64_t kLogEveryMs = 10000;
@@ -107,7 +109,9 @@ std::optional<std::string> Session::id_from_request(std::string_view cookie_head
   return std::nullopt;
 }
 
-// pecl-memcache PS_READ_FUNC: try, then sleep 5 ms, 10 ms, ... up to 1 s
+// As pecl-memcache PS_READ_FUNC: try, then sleep 5 ms, 10 ms, ..., but at
+// most kMaxLockPause (pecl: 1 s) so a queue of waiters on one busy session
+// is not paced by their sleeps; the keys and values are the same.
 // between attempts, for at most lock_wait in all.
 StoreResult Session::acquire_lock() {
   if (!settings_.lock || locked_) return StoreResult::ok;
@@ -135,7 +139,7 @@ StoreResult Session::acquire_lock() {
     }
     std::this_thread::sleep_for(
         std::min<std::chrono::steady_clock::duration>(pause, deadline - now));
-    pause = std::min(pause * 2, std::chrono::milliseconds(1000));
+    pause = std::min(pause * 2, kMaxLockPause);
   }
 }
 

@@ -32,7 +32,7 @@ struct Settings {
   std::string key_prefix;
   // pecl-memcache's locking: `<key>.lock` added (flags 768, value 1) while
   // a request holds the session (session.lock), deleted after, expiring after lock_expire if the
-  // holder dies (memcache.lock_timeout, 15 s); a waiter backs off from 5 ms to 1 s for at most
+  // holder dies (memcache.lock_timeout, 15 s); a waiter backs off from 5 ms to 200 ms for at most
   // lock_wait (pecl: 2 * lock_timeout) or lock_retries attempts (0: no count limit), then the page
   // answers 503.
   bool lock = true;
