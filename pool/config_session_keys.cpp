@@ -74,6 +74,15 @@ std::string set_key_prefix(Settings& settings, const std::string& value) {
   return {};
 }
 
+std::string set_lock_key_style(Settings& settings, const std::string& value) {
+  const std::string style = lowercase(value);
+  if (style != "memcache" && style != "memcached") {
+    return "is not a lock key style; use memcache (<id>.lock) or memcached (lock.<id>)";
+  }
+  settings.lock_key_style = style;
+  return {};
+}
+
 std::string set_cache_expire(Settings& settings, const std::string& value) {
   long long minutes = 0;
   std::string why = store_integer(minutes, value, 0, 525600);
@@ -109,6 +118,7 @@ const std::map<std::string, Setter<Settings>, std::less<>>& session_keys() {
       {"serialize_handler", set_serialize_handler},
       {"key_prefix", set_key_prefix},
       {"lock", boolean<&Settings::lock>},
+      {"lock_key_style", set_lock_key_style},
       {"lock_expire", positive_duration<&Settings::lock_expire>},
       {"lock_wait", duration<&Settings::lock_wait>},
       {"lock_retries", integer<&Settings::lock_retries, 0, 1000000>},

@@ -115,7 +115,7 @@ std::optional<std::string> Session::id_from_request(std::string_view cookie_head
 // between attempts, for at most lock_wait in all.
 StoreResult Session::acquire_lock() {
   if (!settings_.lock || locked_) return StoreResult::ok;
-  const std::string lock_key = store_key() + ".lock";
+  const std::string lock_key = this->lock_key();
   const auto deadline = std::chrono::steady_clock::now() + settings_.lock_wait;
   auto pause = std::chrono::milliseconds(5);
   for (int attempt = 1;; ++attempt) {
@@ -146,7 +146,7 @@ StoreResult Session::acquire_lock() {
 void Session::release_lock() {
   if (!locked_) return;
   locked_ = false;
-  store_.unlock(store_key() + ".lock", settings_.lock_expire);
+  store_.unlock(lock_key(), settings_.lock_expire);
 }
 
 void Session::use_fresh_id() {

@@ -38,6 +38,11 @@ class Session {
   const std::string& id() const { return id_; }
   // Where the session lives in the store: settings.key_prefix + id.
   std::string store_key() const { return settings_.key_prefix + id_; }
+  // The lock's key, as the extension of settings.lock_key_style names it.
+  std::string lock_key() const {
+    return settings_.lock_key_style == "memcached" ? settings_.key_prefix + "lock." + id_
+                                                   : store_key() + ".lock";
+  }
   bool locked() const { return locked_; }
   bool started() const { return started_; }
   // PHP sends Set-Cookie only when the id did not come from the cookie
@@ -67,7 +72,7 @@ class Session {
   bool started_ = false;
   bool cookie_needed_ = false;
   bool undecodable_ = false;           // the stored value did not decode
-  bool locked_ = false;                // we hold store_key() + ".lock"
+  bool locked_ = false;                // we hold lock_key()
   std::optional<std::string> stored_;  // what start() read, for lazy_write
   PhpArray vars_;
 

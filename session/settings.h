@@ -36,6 +36,9 @@ struct Settings {
   // lock_wait (pecl: 2 * lock_timeout) or lock_retries attempts (0: no count limit), then the page
   // answers 503.
   bool lock = true;
+  // Whose lock key to share: "memcache" (pecl-memcache: <key_prefix><id>.lock)
+  // or "memcached" (php-memcached: <key_prefix>lock.<id>).
+  std::string lock_key_style = "memcache";
   std::chrono::seconds lock_expire{15};
   std::chrono::milliseconds lock_wait{30000};
   int lock_retries = 0;

@@ -56,6 +56,7 @@ TEST_CASE("session settings: defaults are PHP's and pecl-memcache's", "[session]
   CHECK(s.serialize_handler == "php");
   CHECK(s.key_prefix.empty());
   CHECK(s.lock);
+  CHECK(s.lock_key_style == "memcache");
   CHECK(s.lock_expire == 15s);
   CHECK(s.lock_wait == 30s);
   CHECK(s.lock_retries == 0);
@@ -81,9 +82,9 @@ TEST_CASE("session settings: every key in every spelling", "[session][config]") 
         key("cookie_httponly") + " = 1\n" + key("cookie_samesite") + " = Lax\n" +
         key("lazy_write") + " = 0\n" + key("cache_limiter") + " = private\n" + key("cache_expire") +
         " = 30\n" + key("serialize_handler") + " = php_serialize\n" + key("key_prefix") +
-        " = memc.sess.key.\n" + key("lock") + " = 0\n" + key("lock_expire") + " = 20\n" +
-        key("lock_wait") + " = 2500ms\n" + key("lock_retries") + " = 7\n" +
-        key("memcached_timeout") + " = 250ms\n" + key("replicas") + " = 2\n");
+        " = memc.sess.key.\n" + key("lock") + " = 0\n" + key("lock_key_style") + " = memcached\n" +
+        key("lock_expire") + " = 20\n" + key("lock_wait") + " = 2500ms\n" + key("lock_retries") +
+        " = 7\n" + key("memcached_timeout") + " = 250ms\n" + key("replicas") + " = 2\n");
     CHECK(s.name == "SID");
     CHECK(s.gc_maxlifetime == 3456000s);  // 40 days
     CHECK(s.sid_length == 48);
@@ -103,6 +104,7 @@ TEST_CASE("session settings: every key in every spelling", "[session][config]") 
     CHECK(s.serialize_handler == "php_serialize");
     CHECK(s.key_prefix == "memc.sess.key.");
     CHECK_FALSE(s.lock);
+    CHECK(s.lock_key_style == "memcached");
     CHECK(s.lock_expire == 20s);
     CHECK(s.lock_wait == 2500ms);
     CHECK(s.lock_retries == 7);
@@ -123,6 +125,8 @@ TEST_CASE("session settings: bad values are errors naming the line", "[session][
   CHECK_THAT(load_error("session.lock_retries = -1\n"), Catch::Contains("negative"));
   CHECK_THAT(load_error("php_flag[session.lock] = perhaps\n"), Catch::Contains("boolean"));
   CHECK_THAT(load_error("session.cache_expire = soon\n"), Catch::Contains("pool.conf:2"));
+  CHECK_THAT(load_error("session.lock_key_style = redis\n"),
+             Catch::Contains("is not a lock key style"));
 }
 
 TEST_CASE("session settings: lifetimes over 30 days are absolute times for memcached",
@@ -226,4 +230,21 @@ TEST_CASE("session settings: a 40-day gc_maxlifetime reaches the store unchanged
   REQUIRE(s.commit() == StoreResult::ok);
   std::string stored;
   CHECK(store.read(s.id(), stored) == StoreResult::ok);
+}
+
+TEST_CASE("session settings: lock_key_style memcached locks as php-memcached does", "[session]") {
+  MemoryStore store;
+  Settings settings;
+  settings.key_prefix = "memc.sess.key.";
+  settings.lock_key_style = "memcached";
+  Session s(store, settings);
+  REQUIRE(s.start("") == StoreResult::ok);
+  CHECK(s.lock_key() == "memc.sess.key.lock." + s.id());
+  std::string lock;
+  REQUIRE(store.read("memc.sess.key.lock." + s.id(), lock) == StoreResult::ok);
+  CHECK(lock == "1");
+  // php-memcached adds "1" under the same key: it finds the lock taken.
+  CHECK(store.try_lock("memc.sess.key.lock." + s.id(), 15s) == StoreResult::busy);
+  REQUIRE(s.commit() == StoreResult::ok);
+  CHECK(store.read("memc.sess.key.lock." + s.id(), lock) == StoreResult::not_found);
 }
