@@ -270,6 +270,11 @@ StoreResult MemcachedStore::classify(std::size_t server, memcached_return_t rc, 
   Connection* conn = connection();
   last_error_ = conn != nullptr ? memcached_last_error_message(conn->server(server))
                                 : memcached_strerror(nullptr, rc);
+  if (rc == MEMCACHED_E2BIG || rc == MEMCACHED_CLIENT_ERROR || rc == MEMCACHED_SERVER_ERROR ||
+      rc == MEMCACHED_SERVER_MEMORY_ALLOCATION_FAILURE || rc == MEMCACHED_BAD_KEY_PROVIDED) {
+    refused_ = true;
+    return StoreResult::unavailable;
+  }
   if (server_outages_[server].failed() && servers_.size() > 1)
     spdlog::warn("session store: memcached {} unreachable: {}({}) failed: {}{}",
                  server_names_[server], call, key, last_error_,
@@ -278,6 +283,11 @@ StoreResult MemcachedStore::classify(std::size_t server, memcached_return_t rc, 
 }
 
 StoreResult MemcachedStore::outcome(StoreResult result, const char* call, std::string_view key) {
+  const bool refused = std::exchange(refused_, false);
+  if (result == StoreResult::unavailable && refused) {
+    spdlog::warn("session store: memcached refused {}({}): {}", call, key, last_error_);
+    return result;
+  }
   if (result != StoreResult::unavailable) {
     if (outage_.succeeded())
       spdlog::info("session store: memcached reachable again ({})", servers_for_logs_);
@@ -386,6 +396,11 @@ StoreResult MemcachedStore::try_lock(std::string_view lock_key, std::chrono::sec
     std::uint64_t value = 0;
     memcached_return_t rc = memcached_increment(mc, lock_key.data(), lock_key.size(), 1, &value);
     StoreResult answer = classify(server, rc, "memcached_increment", lock_key);
+    if (answer == StoreResult::unavailable && std::exchange(refused_, false)) {
+      // A lock value that is not a number (CLIENT_ERROR): held, by
+      // something else; it expires like any lock.
+      return outcome(StoreResult::busy, "", lock_key);
+    }
     if (answer == StoreResult::unavailable) continue;
     if (answer == StoreResult::ok)
       return outcome(value == 1 ? StoreResult::ok : StoreResult::busy, "", lock_key);

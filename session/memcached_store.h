@@ -89,6 +89,9 @@ class MemcachedStore : public SessionStore {
   std::vector<std::string> server_names_;
   std::vector<OutageLog> server_outages_;
   static thread_local inline std::string last_error_;
+  // The server answered but refused (value too big, not a number...): an
+  // error of this request, not an outage.
+  static thread_local inline bool refused_ = false;
   std::chrono::milliseconds grace() const;
   StoreResult classify(std::size_t server, memcached_return_t rc, const char* call,
                        std::string_view key);

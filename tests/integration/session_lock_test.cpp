@@ -126,6 +126,15 @@ TEST_CASE("session lock: a dead holder's lock expires and a live one gives 503 a
   CHECK(took >= 1s);
   CHECK(took < 4s);
 
+  // A lock value that is not a number (memcached refuses to incr it) is a
+  // held lock too, not an outage.
+  REQUIRE(memcached_set(stack.memcached.port(), start.id + ".lock", "not a number", 2));
+  auto odd = counter(port, cookie);
+  INFO(odd.stdout_data);
+  CHECK(odd.status == 200);
+  CHECK(parse_count(odd.body).n == 3);
+  CHECK(stack.fpm_log().find("memcached unreachable") == std::string::npos);
+
   // Held for longer than lock_wait: a clear 503, and the holder keeps it.
   REQUIRE(memcached_set(stack.memcached.port(), start.id + ".lock", "1", 30));
   t0 = std::chrono::steady_clock::now();
@@ -137,5 +146,5 @@ TEST_CASE("session lock: a dead holder's lock expires and a live one gives 503 a
   CHECK(took < 6s);
   CHECK(memcached_get(stack.memcached.port(), start.id + ".lock") !=
         std::optional<std::string>("0"));
-  CHECK(memcached_get(stack.memcached.port(), start.id) == std::optional<std::string>("n|i:2;"));
+  CHECK(memcached_get(stack.memcached.port(), start.id) == std::optional<std::string>("n|i:3;"));
 }
