@@ -1,5 +1,8 @@
 #include "support/cppfpm.h"
 
+#include <chrono>
+#include <thread>
+
 #include <stdexcept>
 
 #include "support/mariadb.h"
@@ -68,6 +71,20 @@ Cppfpm::Cppfpm(const std::filesystem::path& dir, ConfigKeys pool, ConfigKeys glo
     throw std::runtime_error("cppfpm did not listen on port " + std::to_string(port_) +
                              (status ? " (" + describe_status(*status) + ")" : "") + "; config:\n" +
                              read_file(config_) + "log:\n" + process_->log());
+  }
+  // The port is open once the master has bound it; with pm = static, wait
+  // until every child is forked too, so tests that compare the set of
+  // children before and after an event start from the full set.
+  std::string pm, max_children;
+  for (const auto& [key, value] : pool) {
+    if (key == "pm") pm = value;
+    if (key == "pm.max_children") max_children = value;
+  }
+  if (pm == "static" && !max_children.empty()) {
+    std::size_t want = static_cast<std::size_t>(std::stoul(max_children));
+    auto deadline = std::chrono::steady_clock::now() + 5s;
+    while (process_->children().size() < want && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(10ms);
   }
 }
 
