@@ -1,6 +1,6 @@
 #pragma once
 // access.log with php-fpm's access.format codes. Supported: %C (cpu, always
-// 0.00), %d (duration in seconds, %{mili}d / %{micro}d), %e{NAME} (a
+// 0.00), %d (duration in seconds, %{mili}d / %{micro}d), %{NAME}e (a
 // FastCGI param), %f (script), %l (content length), %m (method),
 // %M (memory, always 0), %n (pool), %p (child pid), %P (master pid),
 // %q (query string), %Q ("?" when there is a query), %r (request URI),

@@ -87,10 +87,14 @@ int run_child(const pool::PoolConfig& pool, int listen_fd, const pool::ChildIden
   // One exchange on `c`; `index` is the worker slot, -1 for the loop thread.
   auto exchange = [&](Connection* c, WorkerPool::Slot* slot, int index) {
     std::int64_t start = pool::now_us();
-    RequestHandler observed = [&](const Request& request, Response& response) {
+    bool began = false;
+    auto started = [&](const Request& request) {
+      began = true;
       if (id.board && index >= 0)
         id.board->request_started(id.slot, index, start, std::string(request.method()),
                                   std::string(request.script_name()), std::string(request.query_string()));
+    };
+    RequestHandler observed = [&](const Request& request, Response& response) {
       handle(request, response);
       if (access_log.enabled()) access_log.write(AccessRecord{request, response, start, pool::now_us(), pool.name});
     };
@@ -99,13 +103,13 @@ int run_child(const pool::PoolConfig& pool, int listen_fd, const pool::ChildIden
       slot->slow_logged = false;
       slot->started_us = start;
     }
-    AfterExchange after = serve_fcgi_request(c->fd.get(), observed, ExchangeLimits{});
+    AfterExchange after = serve_fcgi_request(c->fd.get(), observed, ExchangeLimits{}, started);
     c->requests.fetch_add(1);
     bool abandoned = index >= 0 && WorkerPool::current_thread_abandoned();
     if (slot && !abandoned) {
       slot->started_us = 0;
       slot->fd = -1;
-      if (id.board) id.board->request_finished(id.slot, index, pool::now_us());
+      if (id.board && began) id.board->request_finished(id.slot, index, pool::now_us());
     }
     if (after == AfterExchange::closed) {
       c->fd.release();  // libfcgi closed it
@@ -119,10 +123,11 @@ int run_child(const pool::PoolConfig& pool, int listen_fd, const pool::ChildIden
   std::unique_ptr<WorkerPool> workers;
   workers = std::make_unique<WorkerPool>(threads, [&](Connection* c, int index) {
     bool abandoned = exchange(c, &workers->slot(index), index);
+    // pm.max_requests: finish what is in flight, exit, the master replaces
+    // us. Counted before capacity is given back, so no request slips past.
+    if (max_requests > 0 && served.fetch_add(1) + 1 >= max_requests) loop.stop_gracefully();
     if (!abandoned) in_flight.fetch_sub(1);
     loop.resume_accepting();
-    // pm.max_requests: finish what is in flight, exit, the master replaces us.
-    if (max_requests > 0 && served.fetch_add(1) + 1 == max_requests) loop.stop_gracefully();
   });
   Watchdog watchdog(pool, id.board, id.slot, *workers);
   watchdog.on_terminated([&] {
@@ -130,7 +135,13 @@ int run_child(const pool::PoolConfig& pool, int listen_fd, const pool::ChildIden
     loop.resume_accepting();
   });
 
-  loop.on_capacity([&] { return in_flight.load() < threads; });
+  // Room for one more connection: a free thread not promised to an
+  // accepted connection, and, with pm.max_requests, requests left to serve.
+  loop.on_capacity([&] {
+    long promised = in_flight.load() + loop.reserved();
+    if (max_requests > 0 && served.load() + promised >= max_requests) return false;
+    return promised < threads;
+  });
   loop.on_dispatch([&](Connection* c) {
     in_flight.fetch_add(1);
     workers->submit(c);

@@ -23,6 +23,9 @@ struct Connection {
   std::chrono::steady_clock::time_point partial_since{};
   std::chrono::steady_clock::time_point accepted_at{};
   std::atomic<unsigned> requests{0};  // requests served on this connection
+  // Accepted, first request not handed to a worker yet: it holds a place
+  // in the child's capacity (loop thread only).
+  bool reserved = false;
 };
 
 }  // namespace cppfpm::server

@@ -114,9 +114,10 @@ void EventLoop::run() {
     update_listening();
 
     auto now = std::chrono::steady_clock::now();
-    if (tick_ && now - last_tick >= std::chrono::seconds(1)) {
+    if (now - last_tick >= std::chrono::seconds(1)) {
       last_tick = now;
-      tick_();
+      close_silent_fresh();
+      if (tick_) tick_();
     }
     if (graceful_) {
       std::lock_guard lock(mutex_);
@@ -127,6 +128,32 @@ void EventLoop::run() {
   }
   std::lock_guard lock(mutex_);
   if (!stop_now_) close_idle_locked();
+}
+
+// A connection that sent nothing since it was accepted gives its place back
+// after head_timeout, so idle sockets cannot hold a child's capacity.
+void EventLoop::close_silent_fresh() {
+  if (reserved_.load(std::memory_order_relaxed) == 0) return;
+  auto now = std::chrono::steady_clock::now();
+  std::lock_guard lock(mutex_);
+  for (auto it = connections_.begin(); it != connections_.end();) {
+    Connection* c = it->first;
+    if (c->reserved && !c->partial && c->state == Connection::State::armed &&
+        now - c->accepted_at > options_.head_timeout) {
+      spdlog::warn("closing FastCGI connection from {}: no request within {} ms",
+                   ClientFilter::peer_text(c->peer), options_.head_timeout.count());
+      unreserve(c);
+      it = connections_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void EventLoop::unreserve(Connection* c) {
+  if (!c->reserved) return;
+  c->reserved = false;
+  reserved_.fetch_sub(1, std::memory_order_relaxed);
 }
 
 void EventLoop::resume_accepting() {
@@ -172,6 +199,8 @@ void EventLoop::accept_all() {
       continue;
     }
     accepted_.fetch_add(1, std::memory_order_relaxed);
+    connection->reserved = true;
+    reserved_.fetch_add(1, std::memory_order_relaxed);
     if (on_accept_) on_accept_();
     set_socket_timeouts(fd);
     Connection* raw = connection.get();
@@ -205,6 +234,7 @@ void EventLoop::on_readable(Connection* c) {
   switch (verdict.verdict) {
     case Verdict::complete:
       c->partial = false;
+      unreserve(c);
       c->state = Connection::State::working;
       if (verdict.stdin_complete && is_inline_ && is_inline_(verdict.script_name))
         serve_inline_(c);
@@ -288,6 +318,7 @@ void EventLoop::release(Connection* c) {
 }
 
 void EventLoop::close_connection(Connection* c) {
+  unreserve(c);
   std::lock_guard lock(mutex_);
   connections_.erase(c);  // closing the fd also removes it from the epoll set
 }
@@ -308,6 +339,7 @@ void EventLoop::close_idle_locked() {
       idle = !data_waiting && !fresh;
     }
     if (idle) {
+      unreserve(c);
       pending_.erase(std::remove(pending_.begin(), pending_.end(), it->first), pending_.end());
       it = connections_.erase(it);
     } else {

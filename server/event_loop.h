@@ -72,6 +72,10 @@ class EventLoop {
   void release(Connection* connection);
 
   bool stopped_now() const { return stop_now_.load(); }
+  // Accepted connections whose first request has not reached a worker yet.
+  // They count against the child's capacity: a child takes no more
+  // connections than it has free threads for.
+  int reserved() const { return reserved_.load(std::memory_order_relaxed); }
   std::size_t connection_count() const;
   std::uint64_t accepted() const { return accepted_.load(); }
 
@@ -83,6 +87,8 @@ class EventLoop {
   void sweep_partial_heads();
   void wake();
   void update_listening();
+  void unreserve(Connection* connection);
+  void close_silent_fresh();
 
   int listen_fd_;
   ClientFilter filter_;
@@ -97,6 +103,7 @@ class EventLoop {
   Dispatch serve_inline_;
   bool listening_ = true;                 // loop thread only
   std::atomic<bool> paused_{false};       // accepting paused for lack of a free worker
+  std::atomic<int> reserved_{0};
   std::unordered_map<int, std::function<void()>> watched_;
   std::vector<Connection*> pending_;  // loop thread only: heads still arriving
   mutable std::mutex mutex_;  // guards connections_ and the stopping flags

@@ -12,7 +12,7 @@
 namespace cppfpm::server {
 namespace {
 
-Request read_request(FCGX_Request& fcgi, const ExchangeLimits& limits, bool& too_large) {
+std::unordered_map<std::string, std::string> read_params(FCGX_Request& fcgi) {
   std::unordered_map<std::string, std::string> params;
   for (char** env = fcgi.envp; env && *env; ++env) {
     std::string_view pair(*env);
@@ -20,6 +20,10 @@ Request read_request(FCGX_Request& fcgi, const ExchangeLimits& limits, bool& too
     if (eq == std::string_view::npos) continue;
     params.emplace(std::string(pair.substr(0, eq)), std::string(pair.substr(eq + 1)));
   }
+  return params;
+}
+
+std::string read_body(FCGX_Request& fcgi, const ExchangeLimits& limits, bool& too_large) {
   std::string body;
   char buf[16384];
   while (true) {
@@ -31,7 +35,7 @@ Request read_request(FCGX_Request& fcgi, const ExchangeLimits& limits, bool& too
     }
     body.append(buf, static_cast<std::size_t>(n));
   }
-  return Request(std::move(params), std::move(body));
+  return body;
 }
 
 }  // namespace
@@ -40,7 +44,8 @@ void init_fastcgi() {
   if (FCGX_Init() != 0) spdlog::critical("FCGX_Init() failed");
 }
 
-AfterExchange serve_fcgi_request(int fd, const RequestHandler& handler, const ExchangeLimits& limits) {
+AfterExchange serve_fcgi_request(int fd, const RequestHandler& handler, const ExchangeLimits& limits,
+                                 const std::function<void(const Request&)>& on_params) {
   FCGX_Request fcgi;
   // No listening socket: the event loop accepts. libfcgi only serves `fd`.
   FCGX_InitRequest(&fcgi, -1, 0);
@@ -55,7 +60,10 @@ AfterExchange serve_fcgi_request(int fd, const RequestHandler& handler, const Ex
   if (FCGX_Accept_r(&fcgi) < 0) return AfterExchange::closed;  // libfcgi closed fd
 
   bool too_large = false;
-  Request request = read_request(fcgi, limits, too_large);
+  Request request(read_params(fcgi), {});
+  // The request counts as started from here, while its body still arrives.
+  if (on_params) on_params(request);
+  request.set_body(read_body(fcgi, limits, too_large));
   Response response;
   if (too_large) {
     spdlog::warn("request body of {} exceeds {} bytes: answered 413 and closed",

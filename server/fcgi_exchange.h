@@ -25,6 +25,8 @@ enum class AfterExchange {
 // Must run once per process before the first exchange.
 void init_fastcgi();
 
-AfterExchange serve_fcgi_request(int fd, const RequestHandler& handler, const ExchangeLimits& limits);
+// `on_params` runs once the params are read, before the body is.
+AfterExchange serve_fcgi_request(int fd, const RequestHandler& handler, const ExchangeLimits& limits,
+                                 const std::function<void(const Request&)>& on_params = {});
 
 }  // namespace cppfpm::server

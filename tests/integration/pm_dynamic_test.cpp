@@ -138,7 +138,7 @@ TEST_CASE(
 }
 
 TEST_CASE("pm dynamic: a burst of connections is served by the children the pm spawns",
-          "[pm][dynamic][load][!mayfail]") {
+          "[pm][dynamic][load]") {
   // Eight 1.5 s requests at once on 2 children of one thread: the pm spawns
   // up to 4 children and those serve the waiting connections (two rounds,
   // plus the spawn ticks). A child that accepts connections it has no free
@@ -212,7 +212,7 @@ TEST_CASE("pm ondemand: waiting connections spawn children up to pm.max_children
 }
 
 TEST_CASE("pm ondemand: a burst of connections spawns children up to pm.max_children",
-          "[pm][ondemand][load][!mayfail]") {
+          "[pm][ondemand][load]") {
   // Five 1.5 s requests at once: the first child must not take them all.
   PmServer fpm(ondemand_pool());
   Stopwatch watch;
@@ -230,7 +230,7 @@ TEST_CASE("pm ondemand: a burst of connections spawns children up to pm.max_chil
 }
 
 TEST_CASE("pm dynamic: a worker thread still reading a request body counts as active",
-          "[pm][dynamic][!mayfail]") {
+          "[pm][dynamic]") {
   // A slow upload pins the only worker thread of the only child while its
   // FCGI_STDIN trickles in. php-fpm counts such a child as busy (its
   // "Reading headers" stage), so the pm spawns a spare and other requests

@@ -58,7 +58,7 @@ TEST_CASE("pm static: exactly pm.max_children children, before, during and after
 
 TEST_CASE(
     "pm static: concurrent requests go to idle children, not behind a busy child's only thread",
-    "[pm][static][!mayfail]") {
+    "[pm][static]") {
   // Each child accepts only while it has a free worker thread: with 3
   // children of 1 thread, 3 simultaneous 1 s requests all run at once.
   auto pool = pm_pool(loopback_endpoint());
@@ -207,7 +207,7 @@ TEST_CASE("pm.max_requests: a child exits after N requests and is replaced",
   CHECK(exits >= 2);
 }
 
-TEST_CASE("pm.max_requests is never exceeded by a child", "[pm][static][max_requests][!mayfail]") {
+TEST_CASE("pm.max_requests is never exceeded by a child", "[pm][static][max_requests]") {
   // A child counts its Nth request only after its worker has freed the
   // thread and resumed accepting, so the next client's connection can be
   // accepted and served by the child that should be winding down.
