@@ -3,6 +3,7 @@
 // request_terminate_timeout, the slowlog and the pm under load.
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <cstdint>
 #include <string>
 #include <thread>
@@ -66,8 +67,16 @@ void counter_page(const server::Request& request, server::Response& response, Co
 
 }  // namespace
 
+// /__test/env?NAME: the child's getenv(NAME), or "(unset)"; shows what
+// env[...] and clear_env gave the worker processes.
+void env_page(const server::Request& request, server::Response& response, Context&) {
+  std::string name(request.query_string());
+  const char* value = name.empty() ? nullptr : std::getenv(name.c_str());
+  response.write(value ? value : "(unset)");
+}
+
 std::vector<Route> test_routes() {
-  return {{"/__test/sleep", sleep_page}, {"/__test/counter", counter_page}};
+  return {{"/__test/sleep", sleep_page}, {"/__test/counter", counter_page}, {"/__test/env", env_page}};
 }
 
 }  // namespace cppfpm::handlers
