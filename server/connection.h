@@ -23,8 +23,8 @@ struct Connection {
   std::chrono::steady_clock::time_point partial_since{};
   std::chrono::steady_clock::time_point accepted_at{};
   std::atomic<unsigned> requests{0};  // requests served on this connection
-  // Accepted, first request not handed to a worker yet: it holds a place
-  // in the child's capacity (loop thread only).
+  // Just accepted, first request not handed to a worker yet: it holds a
+  // place in the child's capacity for a short while (loop thread only).
   bool reserved = false;
 };
 

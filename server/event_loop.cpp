@@ -20,6 +20,7 @@ constexpr std::uint64_t kMaxTaggedFd = 1u << 24;
 constexpr int kMaxEvents = 128;
 constexpr int kMaxAcceptsPerTurn = 64;
 constexpr auto kPendingRecheck = std::chrono::milliseconds(5);
+constexpr auto kReservation = std::chrono::milliseconds(100);
 
 void set_socket_timeouts(int fd) {
   // A worker reads the body and writes the answer with blocking calls; these
@@ -87,7 +88,7 @@ void EventLoop::run() {
   auto last_tick = std::chrono::steady_clock::now();
   std::vector<Connection*> pending;
   while (!stop_now_) {
-    int timeout = pending_.empty() ? 1000 : static_cast<int>(kPendingRecheck.count());
+    int timeout = pending_.empty() && reservations_.empty() ? 1000 : static_cast<int>(kPendingRecheck.count());
     int n = ::epoll_wait(epoll_.get(), events.data(), kMaxEvents, timeout);
     if (n < 0 && errno != EINTR) {
       spdlog::error("epoll_wait() failed: {} ({})", std::strerror(errno), errno);
@@ -111,12 +112,12 @@ void EventLoop::run() {
     for (Connection* c : pending) on_readable(c);
     pending.clear();
     sweep_partial_heads();
+    expire_reservations();
     update_listening();
 
     auto now = std::chrono::steady_clock::now();
     if (now - last_tick >= std::chrono::seconds(1)) {
       last_tick = now;
-      close_silent_fresh();
       if (tick_) tick_();
     }
     if (graceful_) {
@@ -130,20 +131,17 @@ void EventLoop::run() {
   if (!stop_now_) close_idle_locked();
 }
 
-// A connection that sent nothing since it was accepted gives its place back
-// after head_timeout, so idle sockets cannot hold a child's capacity.
-void EventLoop::close_silent_fresh() {
-  if (reserved_.load(std::memory_order_relaxed) == 0) return;
+// A reservation lasts kReservation: nginx sends its request right after
+// connecting, so a connection silent for longer (or trickling its head) no
+// longer holds a thread's place and cannot starve the child.
+void EventLoop::expire_reservations() {
+  if (reservations_.empty()) return;
   auto now = std::chrono::steady_clock::now();
-  std::lock_guard lock(mutex_);
-  for (auto it = connections_.begin(); it != connections_.end();) {
-    Connection* c = it->first;
-    if (c->reserved && !c->partial && c->state == Connection::State::armed &&
-        now - c->accepted_at > options_.head_timeout) {
-      spdlog::warn("closing FastCGI connection from {}: no request within {} ms",
-                   ClientFilter::peer_text(c->peer), options_.head_timeout.count());
-      unreserve(c);
-      it = connections_.erase(it);
+  for (auto it = reservations_.begin(); it != reservations_.end();) {
+    if (now - (*it)->accepted_at >= kReservation) {
+      (*it)->reserved = false;
+      reserved_.fetch_sub(1, std::memory_order_relaxed);
+      it = reservations_.erase(it);
     } else {
       ++it;
     }
@@ -154,6 +152,7 @@ void EventLoop::unreserve(Connection* c) {
   if (!c->reserved) return;
   c->reserved = false;
   reserved_.fetch_sub(1, std::memory_order_relaxed);
+  reservations_.erase(std::remove(reservations_.begin(), reservations_.end(), c), reservations_.end());
 }
 
 void EventLoop::resume_accepting() {
@@ -201,6 +200,7 @@ void EventLoop::accept_all() {
     accepted_.fetch_add(1, std::memory_order_relaxed);
     connection->reserved = true;
     reserved_.fetch_add(1, std::memory_order_relaxed);
+    reservations_.push_back(connection.get());
     if (on_accept_) on_accept_();
     set_socket_timeouts(fd);
     Connection* raw = connection.get();

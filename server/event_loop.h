@@ -88,7 +88,7 @@ class EventLoop {
   void wake();
   void update_listening();
   void unreserve(Connection* connection);
-  void close_silent_fresh();
+  void expire_reservations();
 
   int listen_fd_;
   ClientFilter filter_;
@@ -104,6 +104,7 @@ class EventLoop {
   bool listening_ = true;                 // loop thread only
   std::atomic<bool> paused_{false};       // accepting paused for lack of a free worker
   std::atomic<int> reserved_{0};
+  std::vector<Connection*> reservations_;  // loop thread only: connections holding a place
   std::unordered_map<int, std::function<void()>> watched_;
   std::vector<Connection*> pending_;  // loop thread only: heads still arriving
   mutable std::mutex mutex_;  // guards connections_ and the stopping flags
