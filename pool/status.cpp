@@ -1,5 +1,7 @@
 #include "pool/status.h"
 
+#include "pool/status_escape.h"
+
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -111,129 +113,6 @@ std::uint64_t raise_to(std::atomic<std::uint64_t>& target, std::uint64_t value) 
   while (seen < value && !target.compare_exchange_weak(seen, value)) {
   }
   return seen < value ? value : seen;
-}
-
-// -------------------------------------------------------------- escaping
-
-void append_hex4(std::string& out, unsigned value) {
-  char buf[8];
-  std::snprintf(buf, sizeof buf, "\\u%04x", value & 0xFFFFu);
-  out += buf;
-}
-
-void append_json_ascii(std::string& out, char c, bool escape_slash) {
-  switch (c) {
-    case '"':
-      out += "\\\"";
-      break;
-    case '\\':
-      out += "\\\\";
-      break;
-    case '/':
-      out += escape_slash ? "\\/" : "/";
-      break;
-    case '\b':
-      out += "\\b";
-      break;
-    case '\f':
-      out += "\\f";
-      break;
-    case '\n':
-      out += "\\n";
-      break;
-    case '\r':
-      out += "\\r";
-      break;
-    case '\t':
-      out += "\\t";
-      break;
-    default:
-      if (static_cast<unsigned char>(c) < 0x20)
-        append_hex4(out, static_cast<unsigned char>(c));
-      else
-        out += c;
-  }
-}
-
-// Enough to keep the document valid; php-fpm prints these raw.
-std::string json_text(std::string_view s) {
-  std::string out;
-  for (char c : s) append_json_ascii(out, c, false);
-  return out;
-}
-
-// Decodes one UTF-8 sequence at s[i], advancing i; -1 when invalid.
-long next_code_point(std::string_view s, std::size_t& i) {
-  auto byte = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
-  unsigned char lead = byte(i);
-  int extra = lead > 0xF4 ? -1 : lead >= 0xF0 ? 3 : lead >= 0xE0 ? 2 : lead >= 0xC2 ? 1 : -1;
-  if (extra < 0 || i + static_cast<std::size_t>(extra) >= s.size()) {
-    ++i;
-    return -1;
-  }
-  long cp = lead & (0x3F >> extra);
-  for (int k = 1; k <= extra; ++k) {
-    if ((byte(i + k) & 0xC0) != 0x80) {
-      ++i;
-      return -1;
-    }
-    cp = (cp << 6) | (byte(i + k) & 0x3F);
-  }
-  static constexpr long kMin[] = {0, 0x80, 0x800, 0x10000};
-  if (cp < kMin[extra] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
-    ++i;
-    return -1;
-  }
-  i += static_cast<std::size_t>(extra) + 1;
-  return cp;
-}
-
-// The query string as php-fpm 8.1+ writes it into JSON: PHP's json_encode
-// with JSON_INVALID_UTF8_IGNORE ("/" as "\/", non-ASCII as \uXXXX, invalid
-// bytes dropped), without the surrounding quotes.
-std::string json_query(std::string_view s) {
-  std::string out;
-  for (std::size_t i = 0; i < s.size();) {
-    if (static_cast<unsigned char>(s[i]) < 0x80) {
-      append_json_ascii(out, s[i++], true);
-      continue;
-    }
-    long cp = next_code_point(s, i);
-    if (cp < 0) continue;
-    if (cp >= 0x10000) {
-      cp -= 0x10000;
-      append_hex4(out, 0xD800 + static_cast<unsigned>(cp >> 10));
-      append_hex4(out, 0xDC00 + static_cast<unsigned>(cp & 0x3FF));
-    } else {
-      append_hex4(out, static_cast<unsigned>(cp));
-    }
-  }
-  return out;
-}
-
-// htmlspecialchars() with ENT_COMPAT, as php-fpm applies to the query for
-// ?xml and ?html; used here for every text field so markup stays markup.
-std::string html_text(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
 }
 
 // ------------------------------------------------------------- rendering

@@ -1,0 +1,16 @@
+#pragma once
+// Escaping for the status page's json, xml and html forms (pool/status.cpp).
+#include <string>
+#include <string_view>
+
+namespace cppfpm::pool {
+
+// Enough JSON escaping to keep the document valid.
+std::string json_text(std::string_view s);
+// The query string as php-fpm 8.1+ writes it into JSON ("/" as "\/",
+// non-ASCII as \uXXXX, invalid UTF-8 dropped), without the quotes.
+std::string json_query(std::string_view s);
+// htmlspecialchars() with ENT_COMPAT.
+std::string html_text(std::string_view s);
+
+}  // namespace cppfpm::pool
