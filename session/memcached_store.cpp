@@ -1,5 +1,7 @@
 #include "session/memcached_store.h"
 
+#include "session/memcached_handle.h"
+
 #include <libmemcached/memcached.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
@@ -130,39 +132,8 @@ namespace {
 // (MMC_TYPE_LONG); its lock values are integers.
 constexpr std::uint32_t kPeclMemcacheLong = 0x0300;
 
-// A libmemcached handle on `servers`, or nullptr. pecl-memcache speaks the
-// text protocol; a blocked server must cost at most `timeout` per call, and
-// a dead one is skipped for RETRY_TIMEOUT rather than dialled on every
-// request, then dialled again.
 memcached_st* make_handle(const std::vector<Server>& servers, const MemcachedOptions& options) {
-  memcached_st* handle = memcached_create(nullptr);
-  if (handle == nullptr) return nullptr;
-  const auto ms = static_cast<std::uint64_t>(options.timeout.count());
-  memcached_behavior_set(handle, MEMCACHED_BEHAVIOR_BINARY_PROTOCOL, 0);
-  memcached_behavior_set(handle, MEMCACHED_BEHAVIOR_NO_BLOCK, 1);
-  memcached_behavior_set(handle, MEMCACHED_BEHAVIOR_TCP_NODELAY, 1);
-  memcached_behavior_set(handle, MEMCACHED_BEHAVIOR_CONNECT_TIMEOUT, ms);
-  memcached_behavior_set(handle, MEMCACHED_BEHAVIOR_POLL_TIMEOUT, ms);
-  memcached_behavior_set(handle, MEMCACHED_BEHAVIOR_RCV_TIMEOUT, ms * 1000);  // microseconds
-  memcached_behavior_set(handle, MEMCACHED_BEHAVIOR_SND_TIMEOUT, ms * 1000);
-  memcached_behavior_set(handle, MEMCACHED_BEHAVIOR_RETRY_TIMEOUT,
-                         static_cast<std::uint64_t>(options.retry_timeout.count()));
-  if (servers.size() > 1) {
-    memcached_behavior_set(handle, MEMCACHED_BEHAVIOR_DISTRIBUTION,
-                           MEMCACHED_DISTRIBUTION_CONSISTENT_KETAMA);
-  }
-  for (const Server& server : servers) {
-    const memcached_return_t rc =
-        server.unix_socket ? memcached_server_add_unix_socket(handle, server.host.c_str())
-                           : memcached_server_add(handle, server.host.c_str(), server.port);
-    if (rc != MEMCACHED_SUCCESS) {
-      spdlog::error("session store: memcached_server_add({}:{}) failed: {}", server.host,
-                    server.port, memcached_strerror(handle, rc));
-      memcached_free(handle);
-      return nullptr;
-    }
-  }
-  return handle;
+  return make_memcached_handle(servers, options.timeout, options.retry_timeout, "session store");
 }
 
 }  // namespace

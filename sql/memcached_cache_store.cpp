@@ -1,5 +1,7 @@
 #include "sql/memcached_cache_store.h"
 
+#include "session/memcached_handle.h"
+
 #include <libmemcached/memcached.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
@@ -16,33 +18,8 @@ namespace cppfpm::sql {
 class MemcachedCacheStore::Handle {
  public:
   Handle(const std::vector<session::Server>& servers, std::chrono::milliseconds timeout)
-      : owner_(::getpid()), mc_(memcached_create(nullptr)) {
-    if (!mc_) return;
-    const auto ms = static_cast<std::uint64_t>(timeout.count());
-    memcached_behavior_set(mc_, MEMCACHED_BEHAVIOR_BINARY_PROTOCOL, 0);
-    memcached_behavior_set(mc_, MEMCACHED_BEHAVIOR_NO_BLOCK, 1);
-    memcached_behavior_set(mc_, MEMCACHED_BEHAVIOR_TCP_NODELAY, 1);
-    memcached_behavior_set(mc_, MEMCACHED_BEHAVIOR_CONNECT_TIMEOUT, ms);
-    memcached_behavior_set(mc_, MEMCACHED_BEHAVIOR_POLL_TIMEOUT, ms);
-    memcached_behavior_set(mc_, MEMCACHED_BEHAVIOR_RCV_TIMEOUT, ms * 1000);  // microseconds
-    memcached_behavior_set(mc_, MEMCACHED_BEHAVIOR_SND_TIMEOUT, ms * 1000);
-    memcached_behavior_set(mc_, MEMCACHED_BEHAVIOR_RETRY_TIMEOUT, 2);
-    if (servers.size() > 1)
-      memcached_behavior_set(mc_, MEMCACHED_BEHAVIOR_DISTRIBUTION,
-                             MEMCACHED_DISTRIBUTION_CONSISTENT_KETAMA);
-    for (const auto& server : servers) {
-      memcached_return_t rc = server.unix_socket
-                                  ? memcached_server_add_unix_socket(mc_, server.host.c_str())
-                                  : memcached_server_add(mc_, server.host.c_str(), server.port);
-      if (rc != MEMCACHED_SUCCESS) {
-        spdlog::error("query cache: memcached_server_add({}:{}) failed: {}", server.host,
-                      server.port, memcached_strerror(mc_, rc));
-        memcached_free(mc_);
-        mc_ = nullptr;
-        return;
-      }
-    }
-  }
+      : owner_(::getpid()),
+        mc_(session::make_memcached_handle(servers, timeout, std::chrono::seconds(2), "query cache")) {}
   ~Handle() {
     if (mc_ && owned_here()) memcached_free(mc_);
   }
