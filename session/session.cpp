@@ -198,8 +198,12 @@ StoreResult Session::start(std::string_view cookie_header, std::string_view quer
       use_fresh_id();
     }
 
-    const StoreResult locked = acquire_lock();
-    if (locked != StoreResult::ok) return locked;
+    // A fresh id came from the kernel's CSPRNG a moment ago: nobody else
+    // can hold it, so it needs no lock (two memcached round trips saved).
+    if (from_request) {
+      const StoreResult locked = acquire_lock();
+      if (locked != StoreResult::ok) return locked;
+    }
     std::string data;
     StoreResult read = store_.read(store_key(), data);
     if (read == StoreResult::not_found && from_request && settings_.use_strict_mode) {
@@ -208,8 +212,6 @@ StoreResult Session::start(std::string_view cookie_header, std::string_view quer
                     settings_.name);
       release_lock();
       use_fresh_id();
-      const StoreResult relocked = acquire_lock();
-      if (relocked != StoreResult::ok) return relocked;
     }
     if (read == StoreResult::unavailable) {
       // MemcachedStore has logged the outage once; not every request says it again.

@@ -144,7 +144,8 @@ TEST_CASE("session settings: key_prefix names the stored key and the lock", "[se
   Settings settings;
   settings.key_prefix = "memc.sess.key.";
   Session s(store, settings);
-  REQUIRE(s.start("") == StoreResult::ok);
+  // An id from the client is locked (a fresh one needs no lock: nobody else has it).
+  REQUIRE(s.start("PHPSESSID=0123456789abcdefghijklmnop") == StoreResult::ok);
   CHECK(s.store_key() == "memc.sess.key." + s.id());
   std::string lock;
   REQUIRE(store.read(s.store_key() + ".lock", lock) == StoreResult::ok);
@@ -238,7 +239,7 @@ TEST_CASE("session settings: lock_key_style memcached locks as php-memcached doe
   settings.key_prefix = "memc.sess.key.";
   settings.lock_key_style = "memcached";
   Session s(store, settings);
-  REQUIRE(s.start("") == StoreResult::ok);
+  REQUIRE(s.start("PHPSESSID=0123456789abcdefghijklmnop") == StoreResult::ok);
   CHECK(s.lock_key() == "memc.sess.key.lock." + s.id());
   std::string lock;
   REQUIRE(store.read("memc.sess.key.lock." + s.id(), lock) == StoreResult::ok);
@@ -247,4 +248,19 @@ TEST_CASE("session settings: lock_key_style memcached locks as php-memcached doe
   CHECK(store.try_lock("memc.sess.key.lock." + s.id(), 15s) == StoreResult::busy);
   REQUIRE(s.commit() == StoreResult::ok);
   CHECK(store.read("memc.sess.key.lock." + s.id(), lock) == StoreResult::not_found);
+}
+
+TEST_CASE("session settings: a freshly generated id is not locked, a client's id is", "[session]") {
+  MemoryStore store;
+  Settings settings;
+  Session fresh(store, settings);
+  REQUIRE(fresh.start("") == StoreResult::ok);
+  std::string lock;
+  CHECK(store.read(fresh.id() + ".lock", lock) == StoreResult::not_found);
+  REQUIRE(fresh.commit() == StoreResult::ok);
+  Session again(store, settings);
+  REQUIRE(again.start("PHPSESSID=" + fresh.id()) == StoreResult::ok);
+  CHECK(store.read(fresh.id() + ".lock", lock) == StoreResult::ok);
+  REQUIRE(again.commit() == StoreResult::ok);
+  CHECK(store.read(fresh.id() + ".lock", lock) == StoreResult::not_found);
 }
