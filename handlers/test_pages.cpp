@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstdint>
+#include <cstdio>
 #include <string>
 #include <thread>
 
@@ -75,8 +76,21 @@ void env_page(const server::Request& request, server::Response& response, Contex
   response.write(value ? value : "(unset)");
 }
 
+// /__test/say?TEXT: writes TEXT and a newline to stdout, then "err:" TEXT
+// to stderr, as a page's stray output (catch_workers_output).
+void say_page(const server::Request& request, server::Response& response, Context&) {
+  std::string text(request.query_string());
+  std::fprintf(stdout, "%s\n", text.c_str());
+  std::fflush(stdout);
+  std::fprintf(stderr, "err:%s\n", text.c_str());
+  response.write("said\n");
+}
+
 std::vector<Route> test_routes() {
-  return {{"/__test/sleep", sleep_page}, {"/__test/counter", counter_page}, {"/__test/env", env_page}};
+  return {{"/__test/sleep", sleep_page},
+          {"/__test/counter", counter_page},
+          {"/__test/env", env_page},
+          {"/__test/say", say_page}};
 }
 
 }  // namespace cppfpm::handlers

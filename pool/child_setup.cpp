@@ -1,6 +1,5 @@
 #include "pool/child_setup.h"
 
-#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <sys/resource.h>
@@ -31,14 +30,6 @@ bool prepare_child_process(const PoolConfig& c) {
   }
   if (c.clear_env) ::clearenv();
   for (const auto& [name, value] : c.env) ::setenv(name.c_str(), value.c_str(), 1);
-
-  // A page's stray output must never reach a FastCGI stream; keep it in the
-  // error log when asked (catch_workers_output), drop it otherwise.
-  int out = c.catch_workers_output ? ::dup(STDERR_FILENO) : ::open("/dev/null", O_WRONLY);
-  if (out >= 0) {
-    ::dup2(out, STDOUT_FILENO);
-    ::close(out);
-  }
 
   if (::geteuid() != 0 || (c.user.empty() && c.group.empty())) return true;
   const passwd* pw = c.user.empty() ? nullptr : ::getpwnam(c.user.c_str());

@@ -1,13 +1,13 @@
 #pragma once
 // What a freshly forked child does before it serves: php-fpm's per-pool
-// process settings (fpm_unix.c, fpm_env.c, fpm_stdio.c).
+// process settings (fpm_unix.c, fpm_env.c). Page output: server/child.cpp.
 #include <string>
 
 #include "pool/config.h"
 
 namespace cppfpm::pool {
 
-// rlimit_files, env[...] / clear_env, stdout per catch_workers_output, then
+// rlimit_files, env[...] / clear_env, then
 // the user/group drop when started as root. false (logged) when the child
 // must not go on.
 bool prepare_child_process(const PoolConfig& config);

@@ -19,13 +19,17 @@ PoolChildren::PoolChildren(const PoolConfig& config, int listen_fd, ChildMain ma
     : config_(config),
       listen_fd_(listen_fd),
       main_(std::move(main)),
-      board_(std::make_unique<Scoreboard>(config.pm_max_children, config.threads_per_child)) {}
+      board_(std::make_unique<Scoreboard>(config.pm_max_children, config.threads_per_child)),
+      output_(config.name) {}
 
 pid_t PoolChildren::spawn() {
   int slot = board_->claim(0, now_us());
   if (slot < 0) return -1;
+  WorkerOutputEnds output;
+  if (config_.catch_workers_output) output_.open(output);
   pid_t pid = ::fork();
   if (pid < 0) {
+    if (output.stdout_fd >= 0) output_.discard(output);
     board_->release(slot);
     spdlog::error("[pool {}] fork() failed: {} ({})", config_.name, std::strerror(errno), errno);
     return -1;
@@ -35,17 +39,19 @@ pid_t PoolChildren::spawn() {
     // A child never outlives its master.
     ::prctl(PR_SET_PDEATHSIG, SIGTERM);
     if (::getppid() == 1) ::_exit(0);
+    output_.close_inherited();
     int code = 1;
     if (!prepare_child_process(config_)) ::_exit(78);
     try {
       board_->child(slot).pid = ::getpid();
-      code = main_(config_, listen_fd_, ChildIdentity{board_.get(), slot});
+      code = main_(config_, listen_fd_, ChildIdentity{board_.get(), slot, output});
     } catch (const std::exception& e) {
       spdlog::critical("[pool {}] child {} failed: {}", config_.name, ::getpid(), e.what());
     }
     spdlog::default_logger()->flush();
     ::_exit(code);
   }
+  if (output.stdout_fd >= 0) output_.adopt(pid, output);
   board_->child(slot).pid = pid;
   children_[pid] = Child{std::chrono::steady_clock::now(), slot};
   spdlog::debug("[pool {}] child {} started", config_.name, pid);

@@ -10,6 +10,7 @@
 
 #include "pool/config.h"
 #include "pool/scoreboard.h"
+#include "pool/worker_output.h"
 
 namespace cppfpm::pool {
 
@@ -17,6 +18,9 @@ namespace cppfpm::pool {
 struct ChildIdentity {
   Scoreboard* board = nullptr;
   int slot = -1;
+  // catch_workers_output: pipes to the master, to become fds 1 and 2 once
+  // the child's own log no longer writes to fd 2.
+  WorkerOutputEnds output;
 };
 
 // Runs inside a forked child; its return value is the child's exit code.
@@ -40,6 +44,7 @@ class PoolChildren {
   const PoolConfig& config() const { return config_; }
   int listen_fd() const { return listen_fd_; }
   Scoreboard& board() { return *board_; }
+  WorkerOutput& output() { return output_; }
   // The idle child that has been idle the longest, or 0.
   pid_t longest_idle(std::int64_t* idle_since_us = nullptr) const;
 
@@ -53,6 +58,7 @@ class PoolChildren {
   ChildMain main_;
   std::unique_ptr<Scoreboard> board_;
   std::map<pid_t, Child> children_;
+  WorkerOutput output_;
 };
 
 }  // namespace cppfpm::pool

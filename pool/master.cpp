@@ -138,6 +138,9 @@ void Master::wait_for_events(const sigset_t& mask) {
     fds.push_back(pollfd{pools_[i]->listen_fd(), POLLIN, 0});
     owners.push_back(i);
   }
+  std::size_t listen_count = fds.size();
+  for (auto& p : pools_)
+    for (int fd : p->output().fds()) fds.push_back(pollfd{fd, POLLIN, 0});
   timespec timeout{};
   timespec* tp = nullptr;
   if (wake_at > 0) {
@@ -148,7 +151,12 @@ void Master::wait_for_events(const sigset_t& mask) {
   }
   int n = ::ppoll(fds.data(), fds.size(), tp, &mask);
   if (n <= 0) return;
-  for (std::size_t k = 0; k < fds.size(); ++k) {
+  for (std::size_t k = listen_count; k < fds.size(); ++k) {
+    if (fds[k].revents == 0) continue;
+    for (auto& p : pools_)
+      if (p->output().owns(fds[k].fd)) p->output().on_readable(fds[k].fd);
+  }
+  for (std::size_t k = 0; k < listen_count; ++k) {
     if (!(fds[k].revents & POLLIN)) continue;
     pms_[owners[k]]->on_connection_waiting();
     listen_cooldown_until_us_[owners[k]] = now_us() + kListenCooldownUs;
@@ -203,7 +211,11 @@ int Master::run() {
       }
       escalate();
     }
-    if (state_ != State::normal && total_children() == 0) break;
+    if (state_ != State::normal && total_children() == 0) {
+      for (auto& p : pools_)
+        for (int fd : p->output().fds()) p->output().on_readable(fd);  // what the children said last
+      break;
+    }
     wait_for_events(wait_mask);
   }
   spdlog::info("exiting, bye-bye!");

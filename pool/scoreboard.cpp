@@ -3,6 +3,7 @@
 #include <sys/mman.h>
 #include <time.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <new>
@@ -68,6 +69,7 @@ int Scoreboard::claim(pid_t pid, std::int64_t now) {
     c.started_us = now;
     c.requests = 0;
     c.busy_threads = 0;
+    c.waiting = 0;
     c.last_request_us = 0;
     c.last_request_end_us = 0;
     c.idle_since_us = now;
@@ -82,6 +84,7 @@ void Scoreboard::release(int index) {
   if (index < 0 || index >= max_children_) return;
   children_[index].pid = 0;
   children_[index].busy_threads = 0;
+  children_[index].waiting = 0;
   children_[index].state = static_cast<int>(ChildState::free);
 }
 
@@ -130,6 +133,13 @@ Scoreboard::Counts Scoreboard::counts() const {
     if (s == static_cast<int>(ChildState::active)) ++n.active;
     if (s != static_cast<int>(ChildState::free)) ++n.total;
   }
+  return n;
+}
+
+int Scoreboard::waiting() const {
+  int n = 0;
+  for (int i = 0; i < max_children_; ++i)
+    if (children_[i].state.load() != static_cast<int>(ChildState::free)) n += std::max(0, children_[i].waiting.load());
   return n;
 }
 

@@ -35,6 +35,11 @@ struct ChildSlot {
   std::atomic<std::int64_t> last_request_us{0};        // duration of the last finished request
   std::atomic<std::int64_t> last_request_end_us{0};
   std::atomic<std::int64_t> idle_since_us{0};
+  // Requests inside this child that wait for a worker thread (a kept
+  // connection's request behind busy threads, or a connection taken from
+  // the backlog while saturated): the status page adds them to the
+  // kernel's listen queue, since for the client both are the same wait.
+  std::atomic<int> waiting{0};
 };
 
 struct PoolCounters {
@@ -75,6 +80,8 @@ class Scoreboard {
     int idle = 0, active = 0, total = 0;
   };
   Counts counts() const;
+  // Sum of every live child's `waiting`.
+  int waiting() const;
 
  private:
   int max_children_;

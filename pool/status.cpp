@@ -384,6 +384,7 @@ StatusSnapshot take_snapshot(Scoreboard& board, const std::string& pool, std::st
   s.now_unix = now / kMicros;
   s.accepted_conn = counters.accepted_conn.load();
   read_listen_queue(listen_fd, s);
+  s.listen_queue += static_cast<std::uint64_t>(board.waiting());
   s.max_listen_queue = raise_to(counters.max_listen_queue, s.listen_queue);
   // One read of each child's state serves both the counts and the list,
   // so the two agree.

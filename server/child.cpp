@@ -1,7 +1,9 @@
 #include "server/child.h"
 
 #include <sys/resource.h>
+#include <fcntl.h>
 #include <sys/signalfd.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <csignal>
@@ -45,11 +47,27 @@ Fd child_signal_fd() {
   return Fd(::signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC));
 }
 
+// What a page writes to stdout or stderr goes to the master, which logs it
+// line by line (catch_workers_output), or to /dev/null, as php-fpm does;
+// never to a FastCGI stream. The child's own log keeps its destination.
+void redirect_page_output(const pool::WorkerOutputEnds& ends) {
+  keep_log_off_stdio();
+  bool caught = ends.stdout_fd >= 0 && ends.stderr_fd >= 0;
+  int out = caught ? ends.stdout_fd : ::open("/dev/null", O_WRONLY | O_CLOEXEC);
+  int err = caught ? ends.stderr_fd : out;
+  if (out < 0) return;
+  ::dup2(out, STDOUT_FILENO);
+  ::dup2(err, STDERR_FILENO);
+  ::close(out);
+  if (err != out) ::close(err);
+}
+
 }  // namespace
 
 int run_child(const pool::PoolConfig& pool, int listen_fd, const pool::ChildIdentity& id,
               const std::vector<handlers::Route>& routes) {
   Fd signals = child_signal_fd();
+  redirect_page_output(id.output);
   init_fastcgi();
   Watchdog::install_stack_capture();
 
@@ -121,7 +139,14 @@ int run_child(const pool::PoolConfig& pool, int listen_fd, const pool::ChildIden
   };
 
   std::unique_ptr<WorkerPool> workers;
+  auto waiting = [&](int delta) {
+    if (id.board) id.board->child(id.slot).waiting.fetch_add(delta, std::memory_order_relaxed);
+  };
   workers = std::make_unique<WorkerPool>(threads, [&](Connection* c, int index) {
+    if (c->queued) {
+      c->queued = false;
+      waiting(-1);
+    }
     bool abandoned = exchange(c, &workers->slot(index), index);
     // pm.max_requests: finish what is in flight, exit, the master replaces
     // us. Counted before capacity is given back, so no request slips past.
@@ -143,9 +168,24 @@ int run_child(const pool::PoolConfig& pool, int listen_fd, const pool::ChildIden
     return promised < threads;
   });
   loop.on_dispatch([&](Connection* c) {
-    in_flight.fetch_add(1);
+    if (in_flight.fetch_add(1) >= threads) {
+      c->queued = true;  // every thread is busy: it waits in the queue
+      waiting(+1);
+    }
     workers->submit(c);
   });
+  // Saturated: a connection left in the backlog is taken anyway (status and
+  // ping answer at once), but only once the pm can add no child that would
+  // take it (pm.max_children reached), never more than one request queued
+  // here, and never past pm.max_requests.
+  loop.on_overflow(
+      [&] {
+        long started = in_flight.load();
+        if (max_requests > 0 && served.load() + started >= max_requests) return false;
+        if (started > threads) return false;
+        return !id.board || id.board->counts().total >= pool.pm_max_children;
+      },
+      waiting);
   loop.on_inline([&](const std::string& script) { return pool_pages.is_pool_page(script); },
                  [&](Connection* c) { exchange(c, nullptr, -1); });
   loop.on_tick([&] { watchdog.check(); });

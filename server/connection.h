@@ -26,6 +26,12 @@ struct Connection {
   // Just accepted, first request not handed to a worker yet: it holds a
   // place in the child's capacity for a short while (loop thread only).
   bool reserved = false;
+  // Taken from the backlog while every worker thread was busy, its first
+  // request not looked at yet (loop thread only).
+  bool overflow = false;
+  // Handed over while every worker thread was busy: it waits in the worker
+  // queue (set by the loop thread, cleared by the worker that takes it).
+  bool queued = false;
 };
 
 }  // namespace cppfpm::server

@@ -1,6 +1,7 @@
 #include "server/event_loop.h"
 
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <sys/eventfd.h>
 
 #include <algorithm>
@@ -21,6 +22,12 @@ constexpr int kMaxEvents = 128;
 constexpr int kMaxAcceptsPerTurn = 64;
 constexpr auto kPendingRecheck = std::chrono::milliseconds(5);
 constexpr auto kReservation = std::chrono::milliseconds(100);
+// How long the backlog must stay non-empty, with every thread busy, before
+// a saturated child takes a connection anyway. Long enough that a child
+// freeing a thread (or one the pm spawns) takes a burst from the backlog
+// first; short enough for a monitoring probe.
+constexpr auto kOverflowDelay = std::chrono::milliseconds(200);
+constexpr auto kOverflowRecheck = std::chrono::milliseconds(20);
 
 void set_socket_timeouts(int fd) {
   // A worker reads the body and writes the answer with blocking calls; these
@@ -89,6 +96,8 @@ void EventLoop::run() {
   std::vector<Connection*> pending;
   while (!stop_now_) {
     int timeout = pending_.empty() && reservations_.empty() ? 1000 : static_cast<int>(kPendingRecheck.count());
+    if (!listening_ && may_overflow_ && !graceful_)
+      timeout = std::min(timeout, static_cast<int>(kOverflowRecheck.count()));
     int n = ::epoll_wait(epoll_.get(), events.data(), kMaxEvents, timeout);
     if (n < 0 && errno != EINTR) {
       spdlog::error("epoll_wait() failed: {} ({})", std::strerror(errno), errno);
@@ -114,6 +123,7 @@ void EventLoop::run() {
     sweep_partial_heads();
     expire_reservations();
     update_listening();
+    accept_overflow();
 
     auto now = std::chrono::steady_clock::now();
     if (now - last_tick >= std::chrono::seconds(1)) {
@@ -181,41 +191,79 @@ void EventLoop::accept_all() {
       update_listening();
       return;
     }
-    auto connection = std::make_unique<Connection>();
-    socklen_t len = sizeof(connection->peer);
-    int fd = ::accept4(listen_fd_, reinterpret_cast<sockaddr*>(&connection->peer), &len, SOCK_CLOEXEC);
-    if (fd < 0) {
-      if (errno == EINTR || errno == ECONNABORTED) continue;
-      if (errno != EAGAIN && errno != EWOULDBLOCK)
-        spdlog::warn("accept4() failed: {} ({})", std::strerror(errno), errno);
-      return;
-    }
-    connection->fd.reset(fd);
-    connection->accepted_at = std::chrono::steady_clock::now();
-    if (!filter_.allows(connection->peer)) {
-      spdlog::warn("Connection disallowed: IP address '{}' has been dropped (listen.allowed_clients)",
-                   ClientFilter::peer_text(connection->peer));
-      continue;
-    }
-    accepted_.fetch_add(1, std::memory_order_relaxed);
-    connection->reserved = true;
-    reserved_.fetch_add(1, std::memory_order_relaxed);
-    reservations_.push_back(connection.get());
-    if (on_accept_) on_accept_();
-    set_socket_timeouts(fd);
-    Connection* raw = connection.get();
-    {
-      std::lock_guard lock(mutex_);
-      connections_.emplace(raw, std::move(connection));
-    }
-    epoll_event ev{};
-    ev.events = EPOLLIN | EPOLLONESHOT;
-    ev.data.ptr = raw;
-    if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev) != 0) {
-      spdlog::error("epoll_ctl(ADD) failed: {}", std::strerror(errno));
-      close_connection(raw);
-    }
+    if (!accept_one(false)) return;
   }
+}
+
+// Every thread busy, the listening socket out of the epoll set: polls the
+// backlog and takes one connection once it has stayed non-empty for
+// kOverflowDelay (see on_overflow). One at a time: not again while a
+// connection taken this way still holds its reservation.
+void EventLoop::accept_overflow() {
+  bool eligible = !listening_ && !graceful_ && !stop_now_ && may_overflow_ &&
+                  reserved_.load(std::memory_order_relaxed) == 0 && may_overflow_();
+  pollfd backlog{listen_fd_, POLLIN, 0};
+  if (!eligible || ::poll(&backlog, 1, 0) != 1 || !(backlog.revents & POLLIN)) {
+    backlog_since_.reset();
+    return;
+  }
+  auto now = std::chrono::steady_clock::now();
+  if (!backlog_since_) {
+    backlog_since_ = now;
+    return;
+  }
+  if (now - *backlog_since_ < kOverflowDelay) return;
+  backlog_since_.reset();
+  accept_one(true);
+}
+
+void EventLoop::drop_overflow(Connection* c) {
+  if (!c->overflow) return;
+  c->overflow = false;
+  if (waiting_) waiting_(-1);
+}
+
+bool EventLoop::accept_one(bool overflow) {
+  auto connection = std::make_unique<Connection>();
+  socklen_t len = sizeof(connection->peer);
+  int fd = -1;
+  do {
+    fd = ::accept4(listen_fd_, reinterpret_cast<sockaddr*>(&connection->peer), &len, SOCK_CLOEXEC);
+  } while (fd < 0 && (errno == EINTR || errno == ECONNABORTED));
+  if (fd < 0) {
+    if (errno != EAGAIN && errno != EWOULDBLOCK) spdlog::warn("accept4() failed: {} ({})", std::strerror(errno), errno);
+    return false;
+  }
+  connection->fd.reset(fd);
+  connection->accepted_at = std::chrono::steady_clock::now();
+  if (!filter_.allows(connection->peer)) {
+    spdlog::warn("Connection disallowed: IP address '{}' has been dropped (listen.allowed_clients)",
+                 ClientFilter::peer_text(connection->peer));
+    return true;
+  }
+  accepted_.fetch_add(1, std::memory_order_relaxed);
+  connection->reserved = true;
+  reserved_.fetch_add(1, std::memory_order_relaxed);
+  reservations_.push_back(connection.get());
+  if (overflow) {
+    connection->overflow = true;
+    if (waiting_) waiting_(+1);
+  }
+  if (on_accept_) on_accept_();
+  set_socket_timeouts(fd);
+  Connection* raw = connection.get();
+  {
+    std::lock_guard lock(mutex_);
+    connections_.emplace(raw, std::move(connection));
+  }
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLONESHOT;
+  ev.data.ptr = raw;
+  if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev) != 0) {
+    spdlog::error("epoll_ctl(ADD) failed: {}", std::strerror(errno));
+    close_connection(raw);
+  }
+  return true;
 }
 
 void EventLoop::on_readable(Connection* c) {
@@ -235,6 +283,7 @@ void EventLoop::on_readable(Connection* c) {
     case Verdict::complete:
       c->partial = false;
       unreserve(c);
+      drop_overflow(c);
       c->state = Connection::State::working;
       if (verdict.stdin_complete && is_inline_ && is_inline_(verdict.script_name))
         serve_inline_(c);
@@ -319,6 +368,7 @@ void EventLoop::release(Connection* c) {
 
 void EventLoop::close_connection(Connection* c) {
   unreserve(c);
+  drop_overflow(c);
   std::lock_guard lock(mutex_);
   connections_.erase(c);  // closing the fd also removes it from the epoll set
 }
@@ -340,6 +390,7 @@ void EventLoop::close_idle_locked() {
     }
     if (idle) {
       unreserve(c);
+      drop_overflow(c);
       pending_.erase(std::remove(pending_.begin(), pending_.end(), it->first), pending_.end());
       it = connections_.erase(it);
     } else {

@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -47,6 +48,16 @@ class EventLoop {
   // master's pm, sees it. Workers call resume_accepting() when they finish.
   void on_capacity(std::function<bool()> has_room) { has_room_ = std::move(has_room); }
   void resume_accepting();
+  // While no thread is free, a connection that has waited in the backlog
+  // for kOverflowDelay is still taken, one at a time and only while
+  // `may_overflow()`: a status or ping probe is then answered here at once,
+  // and anything else waits for this child's next free thread instead of
+  // waiting unseen. `waiting(+1/-1)` follows such connections until their
+  // request is answered here or handed over.
+  void on_overflow(std::function<bool()> may_overflow, std::function<void(int)> waiting) {
+    may_overflow_ = std::move(may_overflow);
+    waiting_ = std::move(waiting);
+  }
   // Requests for these scripts (status, ping) are answered in the loop
   // thread itself when they arrived whole, so they answer even when every
   // worker thread is busy.
@@ -81,6 +92,10 @@ class EventLoop {
 
  private:
   void accept_all();
+  // Accepts one connection; false when the backlog is empty or broken.
+  bool accept_one(bool overflow);
+  void accept_overflow();
+  void drop_overflow(Connection* connection);
   void on_readable(Connection* connection);
   void close_connection(Connection* connection);
   void close_idle_locked();
@@ -99,6 +114,9 @@ class EventLoop {
   Tick tick_;
   std::function<bool()> has_room_;
   std::function<void()> on_accept_;
+  std::function<bool()> may_overflow_;
+  std::function<void(int)> waiting_;
+  std::optional<std::chrono::steady_clock::time_point> backlog_since_;  // loop thread only
   std::function<bool(const std::string&)> is_inline_;
   Dispatch serve_inline_;
   bool listening_ = true;                 // loop thread only

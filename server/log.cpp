@@ -1,9 +1,11 @@
 #include "server/log.h"
 
 #include <spdlog/pattern_formatter.h>
+#include <spdlog/sinks/base_sink.h>
 #include <spdlog/sinks/basic_file_sink.h>
-#include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <memory>
 #include <mutex>
@@ -29,7 +31,33 @@ class PhpFpmLevel final : public spdlog::custom_flag_formatter {
   std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<PhpFpmLevel>(); }
 };
 
+// Writes each line to a file descriptor with one write(2): fd 2 normally,
+// a private copy of it once a child's fd 2 is a catch_workers_output pipe.
+class FdSink final : public spdlog::sinks::base_sink<std::mutex> {
+ public:
+  explicit FdSink(int fd) : fd_(fd) {}
+
+ protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override {
+    spdlog::memory_buf_t line;
+    formatter_->format(msg, line);
+    const char* p = line.data();
+    std::size_t left = line.size();
+    while (left > 0) {
+      ssize_t n = ::write(fd_, p, left);
+      if (n <= 0) return;
+      p += n;
+      left -= static_cast<std::size_t>(n);
+    }
+  }
+  void flush_() override {}
+
+ private:
+  int fd_;
+};
+
 std::mutex g_mutex;
+int g_stderr_fd = STDERR_FILENO;
 std::string g_path;
 std::string g_level = "notice";
 
@@ -44,13 +72,13 @@ spdlog::level::level_enum to_spdlog(const std::string& level) {
 void install() {
   std::shared_ptr<spdlog::logger> logger;
   if (g_path.empty()) {
-    logger = std::make_shared<spdlog::logger>("cppfpm", std::make_shared<spdlog::sinks::stderr_sink_mt>());
+    logger = std::make_shared<spdlog::logger>("cppfpm", std::make_shared<FdSink>(g_stderr_fd));
   } else {
     try {
       logger = std::make_shared<spdlog::logger>(
           "cppfpm", std::make_shared<spdlog::sinks::basic_file_sink_mt>(g_path, false));
     } catch (const spdlog::spdlog_ex& e) {
-      logger = std::make_shared<spdlog::logger>("cppfpm", std::make_shared<spdlog::sinks::stderr_sink_mt>());
+      logger = std::make_shared<spdlog::logger>("cppfpm", std::make_shared<FdSink>(g_stderr_fd));
       logger->error("failed to open error_log '{}': {}", g_path, e.what());
     }
   }
@@ -68,6 +96,15 @@ void init_logging(const std::string& error_log, const std::string& level) {
   std::lock_guard lock(g_mutex);
   g_path = error_log;
   g_level = level;
+  install();
+}
+
+void keep_log_off_stdio() {
+  std::lock_guard lock(g_mutex);
+  if (!g_path.empty() || g_stderr_fd != STDERR_FILENO) return;
+  int fd = ::fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
+  if (fd < 0) return;
+  g_stderr_fd = fd;
   install();
 }
 

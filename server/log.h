@@ -7,6 +7,9 @@ namespace cppfpm::server {
 
 // level: php-fpm's log_level (alert|error|warning|notice|debug).
 void init_logging(const std::string& error_log, const std::string& level);
+// A child whose fds 1 and 2 are about to become catch_workers_output pipes:
+// its own log lines, when they go to stderr, keep going to the original.
+void keep_log_off_stdio();
 // Reopens the error_log file (after logrotate moved it away).
 void reopen_logs();
 

@@ -191,9 +191,10 @@ TEST_CASE("status and ping answer on a kept connection while every worker thread
 }
 
 TEST_CASE("status and ping answer on a new connection while every worker thread is busy",
-          "[pm][status][!mayfail]") {
-  // The issue: "served by the pool itself, even when all worker threads are
-  // busy with slow pages". A monitoring probe opens a fresh connection.
+          "[pm][status]") {
+  // "Served by the pool itself, even when all worker threads are busy with
+  // slow pages": a monitoring probe opens a fresh connection, which a
+  // saturated child takes from the backlog after a short wait.
   auto pool = pm_pool(loopback_endpoint());
   set_key(pool, "pm.max_children", "1");
   set_key(pool, "pm.threads_per_child", "2");
@@ -208,8 +209,37 @@ TEST_CASE("status and ping answer on a new connection while every worker thread 
   INFO("status took " << took.count() << " ms");
   CHECK(took < 500ms);
   CHECK(parse_status_text(r.body)["active processes"] == "1");
-  a.get();
-  b.get();
+  Stopwatch ping_watch;
+  CHECK(fpm.get("/ping", {}, 4s).body == "pong");
+  CHECK(ping_watch.elapsed() < 500ms);
+  CHECK(a.get().body == "slept 2500\n");
+  CHECK(b.get().body == "slept 2500\n");
+}
+
+TEST_CASE("a request a saturated child takes from the backlog waits for its thread and counts as queued",
+          "[pm][status]") {
+  auto pool = pm_pool(loopback_endpoint());
+  set_key(pool, "pm.max_children", "1");
+  set_key(pool, "pm.threads_per_child", "1");
+  PmServer fpm(pool);
+  REQUIRE(fpm.wait_children(1, 3s));
+  PmClient kept(fpm.endpoint);
+  REQUIRE(kept.request(nginx_params("/ping"), true, 1, 2s).body == "pong");
+
+  auto slow = slow_request(fpm.endpoint, 1500);
+  std::this_thread::sleep_for(300ms);
+  Stopwatch watch;
+  auto queued = slow_request(fpm.endpoint, 10);
+  std::this_thread::sleep_for(600ms);  // taken from the backlog, waiting for the busy thread
+  auto status = kept.request(nginx_params("/status"), true, 2, 2s);
+  INFO("status:\n" << status.stdout_data);
+  CHECK(parse_status_text(status.body)["listen queue"] == "1");
+  CHECK(slow.get().body == "slept 1500\n");
+  CHECK(queued.get().body == "slept 10\n");
+  CHECK(watch.elapsed() >= 1000ms);  // it did wait for the slow one
+  auto after = kept.request(nginx_params("/status"), true, 3, 2s);
+  CHECK(parse_status_text(after.body)["listen queue"] == "0");
+  CHECK(parse_status_text(after.body)["accepted conn"] == "3");
 }
 
 TEST_CASE("ping: ping.path answers ping.response", "[pm][status]") {

@@ -1,0 +1,59 @@
+#pragma once
+// catch_workers_output (php-fpm's fpm_stdio): a child's stdout and stderr
+// are pipes the master reads; every line a page writes there goes to the
+// error log as php-fpm writes it:
+//   WARNING: [pool www] child 1234 said into stderr: "the line"
+#include <sys/types.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace cppfpm::pool {
+
+// The write ends a child puts on its fds 1 and 2 (-1: not caught).
+struct WorkerOutputEnds {
+  int stdout_fd = -1;
+  int stderr_fd = -1;
+};
+
+class WorkerOutput {
+ public:
+  explicit WorkerOutput(std::string pool) : pool_(std::move(pool)) {}
+  ~WorkerOutput();
+  WorkerOutput(const WorkerOutput&) = delete;
+  WorkerOutput& operator=(const WorkerOutput&) = delete;
+
+  // Master, before fork(): two pipes; false (logged) when pipe2() fails.
+  bool open(WorkerOutputEnds& ends);
+  // Master, after fork(): the child `pid` owns the pipes of the last open().
+  void adopt(pid_t pid, const WorkerOutputEnds& ends);
+  // Master, fork() failed: closes the pipes of the last open().
+  void discard(const WorkerOutputEnds& ends);
+  // Child, after fork(): closes every read end it inherited.
+  void close_inherited();
+
+  // Read ends to poll, and what to do when one is readable: log its
+  // complete lines; at end of file the rest, then close it.
+  std::vector<int> fds() const;
+  bool owns(int fd) const { return streams_.count(fd) > 0; }
+  void on_readable(int fd);
+
+  // php-fpm cuts a worker's line at this many bytes.
+  static constexpr std::size_t kMaxLine = 1023;
+
+ private:
+  struct Stream {
+    pid_t pid = 0;
+    const char* name = "";  // "stdout" or "stderr"
+    std::string partial;
+  };
+  void log_line(const Stream& stream, std::string_view line) const;
+  void close_stream(int fd);
+
+  std::string pool_;
+  int pending_read_[2] = {-1, -1};  // read ends of the last open()
+  std::map<int, Stream> streams_;
+};
+
+}  // namespace cppfpm::pool
