@@ -28,6 +28,9 @@ constexpr auto kReservation = std::chrono::milliseconds(100);
 // first; short enough for a monitoring probe.
 constexpr auto kOverflowDelay = std::chrono::milliseconds(200);
 constexpr auto kOverflowRecheck = std::chrono::milliseconds(20);
+// The watchdog's pace: request_terminate_timeout is kept to within this
+// (php-fpm paces its own check by the smallest timeout, at least 130 ms).
+constexpr auto kTick = std::chrono::milliseconds(250);
 
 void set_socket_timeouts(int fd) {
   // A worker reads the body and writes the answer with blocking calls; these
@@ -95,7 +98,11 @@ void EventLoop::run() {
   auto last_tick = std::chrono::steady_clock::now();
   std::vector<Connection*> pending;
   while (!stop_now_) {
-    int timeout = pending_.empty() && reservations_.empty() ? 1000 : static_cast<int>(kPendingRecheck.count());
+    auto to_tick = std::chrono::duration_cast<std::chrono::milliseconds>(
+        kTick - (std::chrono::steady_clock::now() - last_tick));
+    int timeout = static_cast<int>(std::max<std::int64_t>(1, to_tick.count()));
+    if (!pending_.empty() || !reservations_.empty())
+      timeout = std::min(timeout, static_cast<int>(kPendingRecheck.count()));
     if (!listening_ && may_overflow_ && !graceful_)
       timeout = std::min(timeout, static_cast<int>(kOverflowRecheck.count()));
     int n = ::epoll_wait(epoll_.get(), events.data(), kMaxEvents, timeout);
@@ -126,7 +133,7 @@ void EventLoop::run() {
     accept_overflow();
 
     auto now = std::chrono::steady_clock::now();
-    if (now - last_tick >= std::chrono::seconds(1)) {
+    if (now - last_tick >= kTick) {
       last_tick = now;
       if (tick_) tick_();
     }

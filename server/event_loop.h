@@ -31,7 +31,7 @@ struct LoopOptions {
 class EventLoop {
  public:
   using Dispatch = std::function<void(Connection*)>;
-  // Called once per loop turn (at most every second) from the loop thread.
+  // Called every 250 ms from the loop thread.
   using Tick = std::function<void()>;
 
   EventLoop(int listen_fd, ClientFilter filter, LoopOptions options);

@@ -1,6 +1,6 @@
 #pragma once
 // request_slowlog_timeout and request_terminate_timeout for one child, run
-// from the event loop's once-a-second tick (php-fpm's fpm_request_check).
+// from the event loop's 250 ms tick (php-fpm's fpm_request_check).
 // A slow request gets one slowlog entry with the native stack of the worker
 // thread serving it; a request past the terminate timeout has its
 // connection shut down (nginx sees it closed and answers 502) and its
