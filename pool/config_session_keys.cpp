@@ -124,6 +124,7 @@ const std::map<std::string, Setter<Settings>, std::less<>>& session_keys() {
       {"lock_retries", integer<&Settings::lock_retries, 0, 1000000>},
       {"memcached_timeout", positive_duration<&Settings::memcached_timeout>},
       {"replicas", integer<&Settings::replicas, 0, 16>},
+      {"compress_threshold", integer<&Settings::compress_threshold, 0, 1 << 30>},
   };
   return keys;
 }

@@ -32,8 +32,12 @@ std::unique_ptr<session::SessionStore> make_session_store(const pool::PoolConfig
   if (pool.session_save_handler == "memory") return std::make_unique<session::MemoryStore>();
   return std::make_unique<session::MemcachedStore>(
       session::parse_save_path(pool.session_save_path),
-      session::MemcachedOptions{.timeout = pool.session.memcached_timeout,
-                                .replicas = pool.session.replicas});
+      session::MemcachedOptions{
+          .timeout = pool.session.memcached_timeout,
+          .replicas = pool.session.replicas,
+          .compress_threshold = pool.session.lock_key_style == "memcached"
+                                    ? 0
+                                    : static_cast<std::size_t>(pool.session.compress_threshold)});
 }
 
 Fd child_signal_fd() {

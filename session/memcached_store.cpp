@@ -10,9 +10,11 @@
 #include <charconv>
 #include <cstdlib>
 #include <ctime>
+#include <optional>
 #include <stdexcept>
 #include <utility>
 
+#include "session/pecl_compression.h"
 #include "session/store_key.h"
 
 namespace cppfpm::session {
@@ -20,8 +22,6 @@ namespace {
 
 // memcached reads an exptime above 30 days as an absolute unix time.
 constexpr std::int64_t kMaxRelativeExptime = 60 * 60 * 24 * 30;
-// pecl-memcache sets this flag on zlib-compressed values.
-constexpr std::uint32_t kPeclMemcacheCompressed = 2;
 
 std::string_view trim(std::string_view text) {
   while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
@@ -131,6 +131,8 @@ namespace {
 // pecl-memcache stores PHP integers with this type in the flags
 // (MMC_TYPE_LONG); its lock values are integers.
 constexpr std::uint32_t kPeclMemcacheLong = 0x0300;
+// A compressed session inflating past this is refused (a zlib bomb).
+constexpr std::size_t kMaxInflatedSession = 64u << 20;
 
 memcached_st* make_handle(const std::vector<Server>& servers, const MemcachedOptions& options) {
   return make_memcached_handle(servers, options.timeout, options.retry_timeout, "session store");
@@ -289,11 +291,18 @@ StoreResult MemcachedStore::read(std::string_view key, std::string& out) {
         &std::free);
     const StoreResult answer = classify(server, rc, "memcached_get", key);
     if (answer == StoreResult::ok) {
-      if (flags & kPeclMemcacheCompressed) {
-        spdlog::warn("session store: value of {} is compressed (flags {}), which is not supported",
-                     key, flags);
-      }
       out.assign(value ? value.get() : "", value ? length : 0);
+      if (flags & kPeclCompressedFlag) {
+        // Written by PHP (pecl-memcache) above its compress_threshold. An
+        // undecodable one is handed on as it is: the session then keeps it.
+        if (auto inflated = pecl_uncompress(out, kMaxInflatedSession)) {
+          out = std::move(*inflated);
+        } else {
+          spdlog::warn("session store: value of {} is marked compressed (flags {}) but is not a zlib stream "
+                       "of at most {} bytes",
+                       key, flags, kMaxInflatedSession);
+        }
+      }
       return outcome(StoreResult::ok, "memcached_get", key);
     }
     if (answer == StoreResult::not_found) result = StoreResult::not_found;
@@ -310,10 +319,16 @@ StoreResult MemcachedStore::write(std::string_view key, std::string_view value,
   Connection* conn = connection();
   if (conn == nullptr) return outcome(StoreResult::unavailable, "memcached_create", key);
   const auto exptime = static_cast<time_t>(memcached_exptime(ttl, std::time(nullptr)));
+  std::uint32_t flags = 0;
+  std::optional<std::string> compressed = pecl_compress(value, options_.compress_threshold);
+  if (compressed) {
+    value = *compressed;
+    flags = kPeclCompressedFlag;
+  }
   StoreResult result = StoreResult::unavailable;  // ok once one holder has it
   for (std::size_t server : conn->holders(key)) {
     const memcached_return_t rc = memcached_set(conn->server(server), key.data(), key.size(),
-                                                value.data(), value.size(), exptime, 0);
+                                                value.data(), value.size(), exptime, flags);
     if (classify(server, rc, "memcached_set", key) == StoreResult::ok) result = StoreResult::ok;
   }
   return outcome(result, "memcached_set", key);

@@ -35,6 +35,10 @@ struct MemcachedOptions {
   int replicas = 0;
   // How long a server that failed is skipped before it is dialled again.
   std::chrono::seconds retry_timeout{2};
+  // Values of this many bytes or more are stored zlib-compressed with
+  // pecl-memcache's flag when that saves 20 % (session.compress_threshold);
+  // 0: never. Compressed values are inflated on read whatever this is.
+  std::size_t compress_threshold = 0;
 };
 
 // A PHP-style session.save_path: comma-separated servers, each

@@ -46,6 +46,11 @@ struct Settings {
   std::chrono::milliseconds memcached_timeout{1000};
   // Extra copies of each session on the next servers of save_path.
   int replicas = 0;
+  // pecl-memcache's memcache.compress_threshold: values of this many bytes
+  // or more are stored zlib-compressed (flag 2) as PHP stores them; 0 never.
+  // php-memcached (lock_key_style = memcached) reads session values raw, so
+  // nothing is compressed for it. Compressed values are always readable.
+  int compress_threshold = 20000;
 };
 
 }  // namespace cppfpm::session

@@ -1,4 +1,5 @@
-// Fuzz target: PHP session values from the store are hostile input. The
+// Fuzz target: PHP session values from the store are hostile input (and,
+// flagged compressed, hostile zlib streams). The
 // decoders of both serialize handlers must never crash, loop or accept
 // something they cannot write back; what they accept must re-encode to a
 // fixed point; and a session whose value does not decode must leave it,
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "session/memory_store.h"
+#include "session/pecl_compression.h"
 #include "session/php_serialize.h"
 #include "session/session.h"
 
@@ -58,6 +60,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   check_fixed_point(input, Format::php_serialize);
   std::size_t consumed = 0;
   if (auto value = unserialize(input, &consumed); value && consumed > size) __builtin_trap();
+  // A value flagged compressed (pecl-memcache) is inflated first: never past
+  // its limit, and what inflates round-trips.
+  if (auto inflated = pecl_uncompress(input, 1 << 16)) {
+    if (inflated->size() > (1 << 16)) __builtin_trap();
+    if (auto again = pecl_compress(*inflated, 1); again && pecl_uncompress(*again, 1 << 16) != inflated)
+      __builtin_trap();
+  }
   if (size < 4096) {
     check_store_untouched(input, Format::php);
     check_store_untouched(input, Format::php_serialize);

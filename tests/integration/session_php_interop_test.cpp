@@ -61,6 +61,15 @@ std::string counter_php() {
          "$_SESSION['n'] = $n + 1;\nprint ($n + 1) . ' ' . session_id();\n";
 }
 
+// A session above pecl-memcache's compress_threshold (20000 bytes), which
+// PHP stores zlib-compressed with flag 2, plus a counter.
+std::string big_session_php() {
+  return "<?php\nsession_start();\nif (!isset($_SESSION['big'])) {\n"
+         "    $_SESSION['big'] = str_repeat('hello world ', 3000);\n}\n"
+         "$_SESSION['n'] = ($_SESSION['n'] ?? 0) + 1;\n"
+         "print $_SESSION['n'] . ' ' . md5($_SESSION['big']) . ' ' . session_id();\n";
+}
+
 class PhpFpm {
  public:
   PhpFpm(const fs::path& dir, int memcached_port) : dir_(dir), port_(free_loopback_port()) {
@@ -68,6 +77,7 @@ class PhpFpm {
     write_file(dir / "pages/setSession.php", set_session_php());
     write_file(dir / "pages/showSession.php", show_session_php(memcached_port));
     write_file(dir / "pages/counter.php", counter_php());
+    write_file(dir / "pages/big.php", big_session_php());
     write_file(dir / "php-fpm.conf",
                "[global]\npid = " + (dir / "php-fpm.pid").string() +
                    "\nerror_log = " + (dir / "php-fpm.log").string() +
@@ -194,4 +204,45 @@ TEST_CASE("php interop: PHP and cppfpm continue each other's sessions and lock e
             << ", " << kEach << " cppfpm sessions continued in PHP: " << cpp_to_php
             << ", lost: " << (2 * kEach - php_to_cpp - cpp_to_php) << "; counter after "
             << kParallel << " mixed parallel increments: " << final_count - 2 << "\n";
+}
+
+TEST_CASE("php interop: a session PHP stored compressed continues in cppfpm and back in PHP",
+          "[session][php][memcached]") {
+  TempDir dir("cppfpm-php-");
+  if (!php_available(dir.path())) {
+    WARN("SKIPPED: php8.2-fpm with php8.2-memcache is not installed and apt-get could not install it");
+    return;
+  }
+  fs::create_directories(dir / "memcached");
+  Memcached memcached(dir / "memcached");
+  PhpFpm php(dir / "php", memcached.port());
+  ConfigKeys pool = default_pool(free_loopback_port(), memcached.port(), shared_mariadb().port);
+  Cppfpm cpp(dir / "cppfpm", pool);
+
+  auto first = php.get("big.php");
+  INFO("php: " << first.stdout_data);
+  const std::string body = first.body;
+  REQUIRE(body.rfind("1 ", 0) == 0);
+  const std::string digest = body.substr(2, 32);
+  const std::string id = body.substr(35);
+  REQUIRE(memcached_flags(memcached.port(), id) == std::optional<std::uint32_t>(2));  // PHP compressed it
+
+  // cppfpm reads it, increments the counter, writes it back (compressed too).
+  auto cont = cpp_get(cpp.port(), "/__test/counter", "PHPSESSID=" + id);
+  INFO("cppfpm: " << cont.stdout_data << "\nlog:\n" << cpp.log());
+  CHECK(cont.status == 200);
+  CHECK(cont.body == "2 " + id);
+  auto stored = memcached_get(memcached.port(), id);
+  REQUIRE(stored);
+  CHECK(memcached_flags(memcached.port(), id) == std::optional<std::uint32_t>(2));
+  CHECK(stored->size() < 20000);
+  CHECK(cpp.log().find("not in PHP's") == std::string::npos);
+
+  // PHP sees its large value intact and both increments.
+  auto back = php.get("big.php", "PHPSESSID=" + id);
+  CHECK(back.body == "3 " + digest + " " + id);
+  std::cout << "php interop, compressed session: PHP wrote " << stored->size()
+            << " compressed bytes, cppfpm continued it, PHP read back n=" << back.body.substr(0, 1)
+            << " with its 36000-byte value intact: " << (back.body == "3 " + digest + " " + id)
+            << "\n";
 }
