@@ -66,7 +66,12 @@ void show_session(const server::Request& request, server::Response& response, Co
   // connection (under session.key_prefix + id here); session_start() has
   // not written a new session yet.
   std::string raw;
-  if (ctx.sessions.read(s.store_key(), raw) == session::StoreResult::ok)
+  const session::StoreResult read = ctx.sessions.read(s.store_key(), raw);
+  if (read == session::StoreResult::unavailable) {
+    response = server::Response{};
+    return store_unavailable(response, read);
+  }
+  if (read == session::StoreResult::ok)
     response.write("string(" + std::to_string(raw.size()) + ") \"" + raw + "\"\n");
   else
     response.write("bool(false)\n");

@@ -55,16 +55,31 @@ void WorkerPool::stop() {
     stopped_ = true;
     threads.swap(threads_);
   }
-  for (std::size_t i = 0; i < threads.size(); ++i) queue_.push(nullptr);
+  for (std::size_t i = 0; i < threads.size(); ++i) submit(nullptr);
   for (auto& t : threads) t.join();
+}
+
+void WorkerPool::submit(Connection* connection) {
+  queue_.push(connection);
+  // A worker between its empty check and its wait holds the mutex: taking
+  // it here orders the push before that check or after the wait began.
+  { std::lock_guard lock(sleep_mutex_); }
+  wake_.notify_one();
+}
+
+Connection* WorkerPool::take() {
+  Connection* connection = nullptr;
+  if (queue_.try_pop(connection)) return connection;
+  std::unique_lock lock(sleep_mutex_);
+  wake_.wait(lock, [&] { return queue_.try_pop(connection); });
+  return connection;
 }
 
 void WorkerPool::work(int index, std::uint32_t generation) {
   t_slot = &slot(index);
   t_generation = generation;
   while (true) {
-    Connection* connection = nullptr;
-    queue_.pop(connection);
+    Connection* connection = take();
     if (connection == nullptr) return;
     serve_(connection, index);
     if (current_thread_abandoned()) return;  // a fresh thread owns the slot now

@@ -7,6 +7,7 @@
 #include <pthread.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -38,7 +39,7 @@ class WorkerPool {
   WorkerPool(const WorkerPool&) = delete;
   WorkerPool& operator=(const WorkerPool&) = delete;
 
-  void submit(Connection* connection) { queue_.push(connection); }
+  void submit(Connection* connection);
   // Lets every thread finish its current request, then joins them.
   void stop();
 
@@ -53,9 +54,16 @@ class WorkerPool {
  private:
   void start_thread(int index);
   void work(int index, std::uint32_t generation);
+  Connection* take();
 
   Serve serve_;
-  tbb::concurrent_bounded_queue<Connection*> queue_;
+  // The lock-free tbb::concurrent_queue holds the work and idle workers
+  // sleep on a condition variable. (concurrent_bounded_queue spins with
+  // sched_yield before it sleeps; with many idle workers on a 2-core box
+  // that spinning took the CPU the busy ones needed.)
+  tbb::concurrent_queue<Connection*> queue_;
+  std::mutex sleep_mutex_;
+  std::condition_variable wake_;
   std::vector<std::unique_ptr<Slot>> slots_;
   std::mutex threads_mutex_;
   std::vector<std::thread> threads_;  // live threads, joined by stop()

@@ -266,11 +266,29 @@ TEST_CASE("session: an undecodable stored value is kept unless replaced", "[sess
 TEST_CASE("session: an unreachable store is reported", "[session]") {
   DownStore store;
   Settings settings;
+  SECTION("a session named by the cookie: at start, before the page runs") {
+    Session session(store, settings);
+    CHECK(session.start("PHPSESSID=0123456789abcdefghijklmnop") == StoreResult::unavailable);
+    CHECK_FALSE(session.started());
+    CHECK(session.headers(0).empty());
+    CHECK(session.commit() == StoreResult::unavailable);
+  }
+  SECTION("a new session needs the store only to save it: the save is reported") {
+    Session session(store, settings);
+    CHECK(session.start("") == StoreResult::ok);
+    CHECK(session.commit() == StoreResult::unavailable);
+  }
+}
+
+TEST_CASE("session: a new id is not read, only written", "[session]") {
+  RecordingStore store;
+  Settings settings;
   Session session(store, settings);
-  CHECK(session.start("") == StoreResult::unavailable);
-  CHECK_FALSE(session.started());
-  CHECK(session.headers(0).empty());
-  CHECK(session.commit() == StoreResult::unavailable);
+  REQUIRE(session.start("") == StoreResult::ok);
+  session.vars().set("n", cppfpm::session::PhpValue(std::int64_t{1}));
+  REQUIRE(session.commit() == StoreResult::ok);
+  CHECK(store.calls == std::vector<std::string>{"write " + session.id()});
+  CHECK(stored(store, session.id()) == "n|i:1;");
 }
 
 TEST_CASE("session: cache limiters send PHP's headers", "[session]") {
