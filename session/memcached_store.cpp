@@ -378,24 +378,29 @@ StoreResult MemcachedStore::try_lock(std::string_view lock_key, std::chrono::sec
   const auto exptime = static_cast<time_t>(memcached_exptime(expire, std::time(nullptr)));
   for (std::size_t server : conn->holders(lock_key)) {
     memcached_st* mc = conn->server(server);
-    // PS_READ_FUNC sends both; either one answering "yours" takes the lock.
+    // pecl-memcache's PS_READ_FUNC sends add and incr; either one answering
+    // "yours" takes the lock. The add comes first: we delete our locks on
+    // release, so it is usually the only round trip.
+    memcached_return_t rc =
+        memcached_add(mc, lock_key.data(), lock_key.size(), "1", 1, exptime, kPeclMemcacheLong);
+    StoreResult answer = classify(server, rc, "memcached_add", lock_key);
+    if (answer == StoreResult::unavailable) continue;
+    if (rc == MEMCACHED_SUCCESS) return outcome(StoreResult::ok, "", lock_key);
+    // There is a lock: held (1, 2, ...) or released by PHP, which leaves 0.
     std::uint64_t value = 0;
-    memcached_return_t rc = memcached_increment(mc, lock_key.data(), lock_key.size(), 1, &value);
-    StoreResult answer = classify(server, rc, "memcached_increment", lock_key);
+    rc = memcached_increment(mc, lock_key.data(), lock_key.size(), 1, &value);
+    answer = classify(server, rc, "memcached_increment", lock_key);
     if (answer == StoreResult::unavailable && std::exchange(refused_, false)) {
       // A lock value that is not a number (CLIENT_ERROR): held, by
       // something else; it expires like any lock.
       return outcome(StoreResult::busy, "", lock_key);
     }
     if (answer == StoreResult::unavailable) continue;
-    if (answer == StoreResult::ok)
-      return outcome(value == 1 ? StoreResult::ok : StoreResult::busy, "", lock_key);
-    rc = memcached_add(mc, lock_key.data(), lock_key.size(), "1", 1, exptime, kPeclMemcacheLong);
-    answer = classify(server, rc, "memcached_add", lock_key);
-    if (answer == StoreResult::unavailable) continue;
-    return outcome(rc == MEMCACHED_SUCCESS ? StoreResult::ok : StoreResult::busy, "", lock_key);
+    // Gone between the two (released or expired): busy now, retried soon.
+    return outcome(answer == StoreResult::ok && value == 1 ? StoreResult::ok : StoreResult::busy, "",
+                   lock_key);
   }
-  return outcome(StoreResult::unavailable, "memcached_increment", lock_key);
+  return outcome(StoreResult::unavailable, "memcached_add", lock_key);
 }
 
 StoreResult MemcachedStore::unlock(std::string_view lock_key, std::chrono::seconds expire) {
