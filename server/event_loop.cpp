@@ -98,7 +98,7 @@ void EventLoop::run() {
   auto last_tick = std::chrono::steady_clock::now();
   std::vector<Connection*> pending;
   while (!stop_now_) {
-    auto to_tick = std::chrono::duration_cast<std::chrono::milliseconds>(
+    auto to_tick = std::chrono::ceil<std::chrono::milliseconds>(
         kTick - (std::chrono::steady_clock::now() - last_tick));
     int timeout = static_cast<int>(std::max<std::int64_t>(1, to_tick.count()));
     if (!pending_.empty() || !reservations_.empty())
