@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "integration/query_cache_helpers.h"
+#include "support/parallel.h"
 #include "support/stack.h"
 
 using namespace cppfpm::test;
@@ -48,15 +49,7 @@ TEST_CASE("queryCache: 50 concurrent misses on one id run the query once", "[que
   CHECK(item_queries(db.endpoint(), 9, db_dir.path()) == 0);
 
   std::vector<std::optional<FcgiResponse>> answers(50);
-  std::vector<std::thread> clients;
-  std::atomic<bool> go{false};
-  for (int i = 0; i < 50; ++i)
-    clients.emplace_back([&, i] {
-      while (!go) std::this_thread::yield();
-      answers[i] = get_item(stack.fpm_port(), "id=9", 30s);
-    });
-  go = true;
-  for (auto& c : clients) c.join();
+  run_together(50, [&](int i) { answers[i] = get_item(stack.fpm_port(), "id=9", 30s); });
   int hits = 0, misses = 0;
   for (auto& r : answers) {
     REQUIRE(r);

@@ -18,6 +18,7 @@
 #include "support/fcgi_client.h"
 #include "support/mariadb.h"
 #include "support/memcached.h"
+#include "support/parallel.h"
 #include "support/php.h"
 #include "support/process.h"
 #include "support/temp_dir.h"
@@ -115,6 +116,31 @@ class PhpFpm {
   std::unique_ptr<Process> process_;
 };
 
+// php-fpm8.2 (pecl-memcache) and cppfpm on one fresh memcached; not
+// `ready` (the test skipped, saying why) when PHP cannot be installed.
+struct Interop {
+  TempDir dir{"cppfpm-php-"};
+  bool ready = false;
+  std::unique_ptr<Memcached> memcached;
+  std::unique_ptr<PhpFpm> php;
+  std::unique_ptr<Cppfpm> cpp;
+
+  Interop() {
+    if (!php_available(dir.path())) {
+      WARN("SKIPPED: php8.2-fpm with php8.2-memcache is not installed and apt-get could not "
+           "install it (see "
+           << (dir / "apt.log") << ")");
+      return;
+    }
+    fs::create_directories(dir / "memcached");
+    memcached = std::make_unique<Memcached>(dir / "memcached");
+    php = std::make_unique<PhpFpm>(dir / "php", memcached->port());
+    cpp = std::make_unique<Cppfpm>(
+        dir / "cppfpm", default_pool(free_loopback_port(), memcached->port(), shared_mariadb().port));
+    ready = true;
+  }
+};
+
 FcgiResponse cpp_get(int port, const std::string& script, const std::string& cookie = {}) {
   FcgiClient client(port);
   return client.request(nginx_params(script, cookie), {}, false, 1, 60s);
@@ -132,19 +158,10 @@ long count_of(const std::string& body) {
 
 TEST_CASE("php interop: PHP and cppfpm continue each other's sessions and lock each other out",
           "[session][php][memcached]") {
-  TempDir dir("cppfpm-php-");
-  if (!php_available(dir.path())) {
-    WARN(
-        "SKIPPED: php8.2-fpm with php8.2-memcache is not installed and apt-get could not "
-        "install it (see "
-        << (dir / "apt.log") << ")");
-    return;
-  }
-  fs::create_directories(dir / "memcached");
-  Memcached memcached(dir / "memcached");
-  PhpFpm php(dir / "php", memcached.port());
-  ConfigKeys pool = default_pool(free_loopback_port(), memcached.port(), shared_mariadb().port);
-  Cppfpm cpp(dir / "cppfpm", pool);
+  Interop both;
+  if (!both.ready) return;
+  PhpFpm& php = *both.php;
+  Cppfpm& cpp = *both.cpp;
 
   constexpr int kEach = 50;
   int php_to_cpp = 0, cpp_to_php = 0;
@@ -185,19 +202,13 @@ TEST_CASE("php interop: PHP and cppfpm continue each other's sessions and lock e
   const std::string cookie = "PHPSESSID=" + first.body.substr(first.body.find(' ') + 1);
   constexpr int kParallel = 16;  // half PHP, half cppfpm
   std::vector<long> seen(kParallel, -1);
-  std::vector<std::thread> clients;
-  std::atomic<bool> go{false};
-  for (int i = 0; i < kParallel; ++i)
-    clients.emplace_back([&, i] {
-      while (!go) std::this_thread::yield();
-      auto r = i % 2 ? php.get("counter.php", cookie) : [&] {
-        FcgiClient c(cpp.port());
-        return c.request(nginx_params("/__test/counter", cookie, "ms=20"), {}, false, 1, 60s);
-      }();
-      seen[i] = count_of(r.body);
-    });
-  go = true;
-  for (auto& c : clients) c.join();
+  run_together(kParallel, [&](int i) {
+    auto r = i % 2 ? php.get("counter.php", cookie) : [&] {
+      FcgiClient c(cpp.port());
+      return c.request(nginx_params("/__test/counter", cookie, "ms=20"), {}, false, 1, 60s);
+    }();
+    seen[i] = count_of(r.body);
+  });
   const long final_count = count_of(php.get("counter.php", cookie).body);
   CHECK(final_count == kParallel + 2);
   std::cout << "php interop: " << kEach << " PHP sessions continued in cppfpm: " << php_to_cpp
@@ -208,16 +219,11 @@ TEST_CASE("php interop: PHP and cppfpm continue each other's sessions and lock e
 
 TEST_CASE("php interop: a session PHP stored compressed continues in cppfpm and back in PHP",
           "[session][php][memcached]") {
-  TempDir dir("cppfpm-php-");
-  if (!php_available(dir.path())) {
-    WARN("SKIPPED: php8.2-fpm with php8.2-memcache is not installed and apt-get could not install it");
-    return;
-  }
-  fs::create_directories(dir / "memcached");
-  Memcached memcached(dir / "memcached");
-  PhpFpm php(dir / "php", memcached.port());
-  ConfigKeys pool = default_pool(free_loopback_port(), memcached.port(), shared_mariadb().port);
-  Cppfpm cpp(dir / "cppfpm", pool);
+  Interop both;
+  if (!both.ready) return;
+  Memcached& memcached = *both.memcached;
+  PhpFpm& php = *both.php;
+  Cppfpm& cpp = *both.cpp;
 
   auto first = php.get("big.php");
   INFO("php: " << first.stdout_data);

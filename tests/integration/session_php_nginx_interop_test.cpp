@@ -26,6 +26,7 @@
 #include "support/http_client.h"
 #include "support/mariadb.h"
 #include "support/memcached.h"
+#include "support/parallel.h"
 #include "support/php.h"
 #include "support/process.h"
 #include "support/temp_dir.h"
@@ -379,16 +380,9 @@ void run_interop(const Flavour& f) {
   REQUIRE(base > 0);
   constexpr int kParallel = 16;  // half PHP, half cppfpm
   std::vector<long> seen(kParallel, -1);
-  std::vector<std::thread> clients;
-  std::atomic<bool> go{false};
-  for (int i = 0; i < kParallel; ++i)
-    clients.emplace_back([&, i] {
-      while (!go) std::this_thread::yield();
-      seen[i] = count_of(
-          get(http, i % 2 ? "/php/counter.php?ms=20" : "/__test/counter.php?ms=20", cookie));
-    });
-  go = true;
-  for (auto& c : clients) c.join();
+  run_together(kParallel, [&](int i) {
+    seen[i] = count_of(get(http, i % 2 ? "/php/counter.php?ms=20" : "/__test/counter.php?ms=20", cookie));
+  });
   const long final_count = count_of(get(http, "/__test/counter.php", cookie));
   // Refused (session_start() gave up waiting) is not lost: lost is an increment overwritten.
   const long refused = std::count(seen.begin(), seen.end(), -1);
