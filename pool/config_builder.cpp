@@ -164,6 +164,11 @@ void ConfigBuilder::apply_pool_array(PoolDraft& pool, const std::string& key, st
     apply_env(pool, index, value, where);
   } else if (is_php_ini_array(base) && index.rfind("session.", 0) == 0) {
     apply_session_setting(pool, std::string_view(index).substr(8), key, value, where, diagnostics_);
+  } else if (is_php_ini_array(base) && index == "memcached.sess_prefix") {
+    // php-memcached's own names for what cppfpm calls session.key_prefix / session.lock.
+    apply_session_setting(pool, "key_prefix", key, value, where, diagnostics_);
+  } else if (is_php_ini_array(base) && index == "memcached.sess_locking") {
+    apply_session_setting(pool, "lock", key, value, where, diagnostics_);
   } else if (is_php_ini_array(base)) {
     diagnostics_.warning(where, pool.prefix() + key +
                                     " is ignored: PHP ini settings do not apply to compiled " +

@@ -20,6 +20,9 @@ struct PoolDraft {
   Location section;                                     // its first [name] header
   std::map<std::string, Location, std::less<>> set_at;  // key -> where it was last set
   bool files_handler_requested = false;                 // session.save_handler = files
+  // php_value[session.save_handler] = memcached: the pool file was written
+  // for php-memcached, whose key and lock layout cppfpm then adopts.
+  bool php_memcached_handler = false;
 
   bool is_set(std::string_view key) const { return set_at.find(key) != set_at.end(); }
   // Where the first of `keys` that was set is, else the section header.

@@ -154,6 +154,10 @@ void apply_session_setting(PoolDraft& pool, std::string_view name, const std::st
     bool files = false;
     why = set_save_handler(pool, value, files);
     pool.files_handler_requested = files;
+    // Written as a PHP ini setting, "memcached" names the php-memcached
+    // extension (pecl-memcache is "memcache"); cppfpm's own key means the
+    // store, in pecl-memcache's layout, as the seed uses it.
+    pool.php_memcached_handler = written.rfind("php_", 0) == 0 && lowercase(value) == "memcached";
     if (files) {
       diagnostics.warning(where, pool.prefix() + written +
                                      " = files is not supported; keeping session.save_handler = " +

@@ -77,6 +77,12 @@ void validate_pool(PoolDraft& pool, Diagnostics& diagnostics) {
                             "with " + count("pm.max_children", c.pm_max_children) +
                             " a session is lost when another child answers");
   }
+  if (pool.php_memcached_handler) {
+    // A php-memcached pool file: share its sessions (memc.sess.key.<id>)
+    // and its locks unless the file says otherwise.
+    if (!pool.is_set("session.key_prefix")) c.session.key_prefix = "memc.sess.key.";
+    if (!pool.is_set("session.lock_key_style")) c.session.lock_key_style = "memcached";
+  }
   if (pool.files_handler_requested && pool.is_set("session.save_path")) {
     diagnostics.warning(pool.where({"session.save_path"}),
                         p + "session.save_path is ignored because session.save_handler = " +

@@ -6,8 +6,9 @@
 // lock the other holds, and a counter incremented in parallel through both
 // ends at the number of increments. Once with pecl-memcache (the bare id and
 // `<id>.lock`), once with php-memcached (`memc.sess.key.<id>` and
-// `memc.sess.key.lock.<id>`, cppfpm with session.key_prefix and
-// session.lock_key_style = memcached). Skipped, saying why, without PHP.
+// `memc.sess.key.lock.<id>`; cppfpm's pool says, as a php-memcached pool
+// file does, php_value[session.save_handler] = memcached, and cppfpm adopts
+// that layout). Skipped, saying why, without PHP.
 #include <unistd.h>
 
 #include <algorithm>
@@ -65,8 +66,7 @@ const Flavour kPhpMemcached{
     .extension = "memcached",
     .load_order = {"igbinary", "msgpack", "memcached"},
     .key_prefix = "memc.sess.key.",
-    .cppfpm_keys = {{"session.key_prefix", "memc.sess.key."},
-                    {"session.lock_key_style", "memcached"}},
+    .cppfpm_keys = {{"php_value[session.save_handler]", "memcached"}},
     // Its default patience, 5 retries 150 ms apart, is shorter than 16 requests queued on one
     // session: 2 or 3 of PHP's 8 gave up (session_start() false) in every run, none was lost.
     .php_ini = "php_admin_value[memcached.sess_lock_retries] = 40\n"};

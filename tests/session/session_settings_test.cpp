@@ -116,6 +116,35 @@ TEST_CASE("session settings: every key in every spelling", "[session][config]") 
   }
 }
 
+TEST_CASE("session settings: a php-memcached pool file gets php-memcached's keys and locks",
+          "[session][config]") {
+  // Written as a PHP ini setting, "memcached" is the php-memcached extension.
+  for (const std::string form : {"php_value", "php_admin_value"}) {
+    INFO(form);
+    const Settings s = load_session(form + "[session.save_handler] = memcached\n");
+    CHECK(s.key_prefix == "memc.sess.key.");
+    CHECK(s.lock_key_style == "memcached");
+  }
+  // cppfpm's own key, and pecl-memcache's name, keep pecl-memcache's layout (the seed's).
+  for (const std::string line : {"session.save_handler = memcached\n",
+                                 "php_value[session.save_handler] = memcache\n"}) {
+    INFO(line);
+    const Settings s = load_session(line);
+    CHECK(s.key_prefix.empty());
+    CHECK(s.lock_key_style == "memcache");
+  }
+  // What the file says explicitly wins, in either spelling.
+  const Settings own = load_session(
+      "php_value[session.save_handler] = memcached\nsession.key_prefix = app.\n");
+  CHECK(own.key_prefix == "app.");
+  CHECK(own.lock_key_style == "memcached");
+  const Settings ext = load_session(
+      "php_value[session.save_handler] = memcached\nphp_value[memcached.sess_prefix] = shop.\n"
+      "php_flag[memcached.sess_locking] = off\n");
+  CHECK(ext.key_prefix == "shop.");
+  CHECK_FALSE(ext.lock);
+}
+
 TEST_CASE("session settings: bad values are errors naming the line", "[session][config]") {
   CHECK_THAT(load_error("session.serialize_handler = php_binary\n"),
              Catch::Contains("pool.conf:2") && Catch::Contains("use php or php_serialize"));
