@@ -15,9 +15,10 @@
 
 namespace cppfpm::pool {
 
-PoolChildren::PoolChildren(const PoolConfig& config, int listen_fd, ChildMain main)
+PoolChildren::PoolChildren(const PoolConfig& config, int listen_fd, ChildMain main, int status_fd)
     : config_(config),
       listen_fd_(listen_fd),
+      status_fd_(status_fd),
       main_(std::move(main)),
       board_(std::make_unique<Scoreboard>(config.pm_max_children, config.threads_per_child)),
       output_(config.name) {}
@@ -44,7 +45,7 @@ pid_t PoolChildren::spawn() {
     if (!prepare_child_process(config_)) ::_exit(78);
     try {
       board_->child(slot).pid = ::getpid();
-      code = main_(config_, listen_fd_, ChildIdentity{board_.get(), slot, output});
+      code = main_(config_, listen_fd_, ChildIdentity{board_.get(), slot, output, status_fd_});
     } catch (const std::exception& e) {
       spdlog::critical("[pool {}] child {} failed: {}", config_.name, ::getpid(), e.what());
     }

@@ -21,6 +21,8 @@ struct ChildIdentity {
   // catch_workers_output: pipes to the master, to become fds 1 and 2 once
   // the child's own log no longer writes to fd 2.
   WorkerOutputEnds output;
+  // pm.status_listen's socket, -1 without.
+  int status_fd = -1;
 };
 
 // Runs inside a forked child; its return value is the child's exit code.
@@ -28,7 +30,7 @@ using ChildMain = std::function<int(const PoolConfig&, int listen_fd, const Chil
 
 class PoolChildren {
  public:
-  PoolChildren(const PoolConfig& config, int listen_fd, ChildMain main);
+  PoolChildren(const PoolConfig& config, int listen_fd, ChildMain main, int status_fd = -1);
 
   // Forks a child; returns its pid, or -1 (logged) when fork() failed or
   // the scoreboard is full (pm.max_children).
@@ -55,6 +57,7 @@ class PoolChildren {
   };
   const PoolConfig& config_;
   int listen_fd_;
+  int status_fd_;
   ChildMain main_;
   std::unique_ptr<Scoreboard> board_;
   std::map<pid_t, Child> children_;

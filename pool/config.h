@@ -42,6 +42,9 @@ struct PoolConfig {
   std::string name;  // the section name
 
   std::string listen = "127.0.0.1:9000";            // host:port, port, or unix socket path
+  // php-fpm's pm.status_listen: a second socket that serves only the status
+  // and ping pages, accepted on whatever the pool's threads are doing.
+  std::string pm_status_listen;
   int listen_backlog = 511;                         // -1: the kernel's maximum (somaxconn)
   std::vector<std::string> listen_allowed_clients;  // empty: any client
   std::string listen_owner, listen_group, listen_mode = "0660";

@@ -30,7 +30,8 @@ std::string check_port(std::string_view port) {
 
 // php-fpm's forms: "host:port", "[ipv6]:port", "port" (every address), or
 // anything else as a unix socket path.
-std::string set_listen(PoolConfig& pool, const std::string& value) {
+// A listen address: host:port, a bare port, or a unix socket path.
+std::string check_listen_address(const std::string& value) {
   if (value.empty()) return "must not be empty; use host:port, a port, or a socket path";
   if (all_digits(value)) {
     if (std::string why = check_port(value); !why.empty()) return why;
@@ -45,7 +46,18 @@ std::string set_listen(PoolConfig& pool, const std::string& value) {
       }
     }
   }
+  return {};
+}
+
+std::string set_listen(PoolConfig& pool, const std::string& value) {
+  if (std::string why = check_listen_address(value); !why.empty()) return why;
   pool.listen = value;
+  return {};
+}
+
+std::string set_status_listen(PoolConfig& pool, const std::string& value) {
+  if (std::string why = check_listen_address(value); !why.empty()) return why;
+  pool.pm_status_listen = value;
   return {};
 }
 
@@ -113,6 +125,7 @@ const std::map<std::string, Setter<PoolConfig>, std::less<>>& pool_keys() {
       {"pm.process_idle_timeout", duration<&PoolConfig::pm_process_idle_timeout>},
       {"pm.max_requests", integer<&PoolConfig::pm_max_requests, 0, kMax>},
       {"pm.status_path", uri_path<&PoolConfig::pm_status_path>},
+      {"pm.status_listen", set_status_listen},
       {"pm.threads_per_child", integer<&PoolConfig::threads_per_child, 1, 1024>},
       {"ping.path", uri_path<&PoolConfig::ping_path>},
       {"ping.response", non_empty_text<&PoolConfig::ping_response>},
@@ -157,7 +170,6 @@ std::optional<std::string_view> ignored_pool_key(std::string_view key) {
       {"listen.setfib", "FreeBSD routing tables are not supported"},
       {"process.priority", "use nice(1) or systemd's Nice="},
       {"process.dumpable", "not supported by cppfpm"},
-      {"pm.status_listen", "the status page answers on the pool's own listen socket"},
       {"request_slowlog_trace_depth", "there is no PHP stack to trace"},
       {"request_terminate_timeout_track_finished", "not supported by cppfpm"},
       {"rlimit_core", "use ulimit -c or systemd's LimitCORE="},

@@ -22,7 +22,7 @@ constexpr std::int64_t kListenCooldownUs = 100000;
 
 Master::Master(const Config& config, std::vector<PoolRuntime> pools, ChildMain child_main) : config_(config) {
   for (const auto& p : pools) {
-    pools_.push_back(std::make_unique<PoolChildren>(*p.config, p.listen_fd, child_main));
+    pools_.push_back(std::make_unique<PoolChildren>(*p.config, p.listen_fd, child_main, p.status_fd));
     pms_.push_back(std::make_unique<ProcessManager>(*pools_.back()));
     listen_cooldown_until_us_.push_back(0);
   }

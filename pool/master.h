@@ -19,6 +19,7 @@ namespace cppfpm::pool {
 struct PoolRuntime {
   const PoolConfig* config;
   int listen_fd;
+  int status_fd = -1;  // pm.status_listen's socket, -1 without
 };
 
 class Master {

@@ -106,8 +106,13 @@ int run_child(const pool::PoolConfig& pool, int listen_fd, const pool::ChildIden
     (*h)(request, response, ctx);
   };
 
-  // One exchange on `c`; `index` is the worker slot, -1 for the loop thread.
-  auto exchange = [&](Connection* c, WorkerPool::Slot* slot, int index) {
+  // pm.status_listen answers the pool's own pages and nothing else.
+  RequestHandler pages_only = [&](const Request& request, Response& response) {
+    if (!pool_pages.serve(request, response)) Router::not_found(response);
+  };
+  // One exchange on `c` with `handler`; `index` is the worker slot, -1 for
+  // the loop thread.
+  auto exchange = [&](Connection* c, WorkerPool::Slot* slot, int index, const RequestHandler& handler) {
     std::int64_t start = pool::now_us();
     bool began = false;
     auto started = [&](const Request& request) {
@@ -117,7 +122,7 @@ int run_child(const pool::PoolConfig& pool, int listen_fd, const pool::ChildIden
                                   std::string(request.script_name()), std::string(request.query_string()));
     };
     RequestHandler observed = [&](const Request& request, Response& response) {
-      handle(request, response);
+      handler(request, response);
       if (access_log.enabled()) access_log.write(AccessRecord{request, response, start, pool::now_us(), pool.name});
     };
     if (slot) {
@@ -151,7 +156,7 @@ int run_child(const pool::PoolConfig& pool, int listen_fd, const pool::ChildIden
       c->queued = false;
       waiting(-1);
     }
-    bool abandoned = exchange(c, &workers->slot(index), index);
+    bool abandoned = exchange(c, &workers->slot(index), index, handle);
     // pm.max_requests: finish what is in flight, exit, the master replaces
     // us. Counted before capacity is given back, so no request slips past.
     if (max_requests > 0 && served.fetch_add(1) + 1 >= max_requests) loop.stop_gracefully();
@@ -191,7 +196,9 @@ int run_child(const pool::PoolConfig& pool, int listen_fd, const pool::ChildIden
       },
       waiting);
   loop.on_inline([&](const std::string& script) { return pool_pages.is_pool_page(script); },
-                 [&](Connection* c) { exchange(c, nullptr, -1); });
+                 [&](Connection* c) { exchange(c, nullptr, -1, handle); });
+  if (id.status_fd >= 0)
+    loop.add_status_listener(id.status_fd, [&](Connection* c) { exchange(c, nullptr, -1, pages_only); });
   loop.on_tick([&] { watchdog.check(); });
   loop.on_accept([&] {
     if (id.board) id.board->pool().accepted_conn.fetch_add(1, std::memory_order_relaxed);

@@ -32,6 +32,8 @@ struct Connection {
   // Handed over while every worker thread was busy: it waits in the worker
   // queue (set by the loop thread, cleared by the worker that takes it).
   bool queued = false;
+  // Came in on pm.status_listen: only the pool's own pages, in the loop.
+  bool status_only = false;
 };
 
 }  // namespace cppfpm::server

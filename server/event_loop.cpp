@@ -73,6 +73,16 @@ void EventLoop::watch(int fd, std::function<void()> handler) {
   ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev);
 }
 
+void EventLoop::add_status_listener(int fd, Dispatch serve) {
+  status_fd_ = fd;
+  serve_status_ = std::move(serve);
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+  ev.data.u64 = static_cast<std::uint64_t>(fd);
+  if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev) != 0)
+    spdlog::error("epoll_ctl(pm.status_listen) failed: {}", std::strerror(errno));
+}
+
 void EventLoop::wake() {
   std::uint64_t one = 1;
   [[maybe_unused]] auto n = ::write(wakeup_.get(), &one, sizeof(one));
@@ -116,6 +126,8 @@ void EventLoop::run() {
         on_readable(static_cast<Connection*>(events[i].data.ptr));
       } else if (static_cast<int>(tag) == listen_fd_) {
         accept_all();
+      } else if (static_cast<int>(tag) == status_fd_) {
+        accept_status();
       } else if (static_cast<int>(tag) == wakeup_.get()) {
         std::uint64_t value;
         [[maybe_unused]] auto r = ::read(wakeup_.get(), &value, sizeof(value));
@@ -224,6 +236,37 @@ void EventLoop::accept_overflow() {
   accept_one(true);
 }
 
+void EventLoop::accept_status() {
+  for (int i = 0; i < kMaxAcceptsPerTurn && !graceful_; ++i) {
+    auto connection = std::make_unique<Connection>();
+    socklen_t len = sizeof(connection->peer);
+    int fd = ::accept4(status_fd_, reinterpret_cast<sockaddr*>(&connection->peer), &len, SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK) spdlog::warn("accept4() failed: {} ({})", std::strerror(errno), errno);
+      return;
+    }
+    connection->fd.reset(fd);
+    connection->accepted_at = std::chrono::steady_clock::now();
+    connection->status_only = true;
+    if (!filter_.allows(connection->peer)) {
+      spdlog::warn("Connection disallowed: IP address '{}' has been dropped (listen.allowed_clients)",
+                   ClientFilter::peer_text(connection->peer));
+      continue;
+    }
+    set_socket_timeouts(fd);
+    Connection* raw = connection.get();
+    {
+      std::lock_guard lock(mutex_);
+      connections_.emplace(raw, std::move(connection));
+    }
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLONESHOT;
+    ev.data.ptr = raw;
+    if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev) != 0) close_connection(raw);
+  }
+}
+
 void EventLoop::drop_overflow(Connection* c) {
   if (!c->overflow) return;
   c->overflow = false;
@@ -292,7 +335,14 @@ void EventLoop::on_readable(Connection* c) {
       unreserve(c);
       drop_overflow(c);
       c->state = Connection::State::working;
-      if (verdict.stdin_complete && is_inline_ && is_inline_(verdict.script_name))
+      if (c->status_only) {
+        // Answered here, so the whole request must be in: a status probe
+        // sends no body.
+        if (verdict.stdin_complete)
+          serve_status_(c);
+        else
+          close_connection(c);
+      } else if (verdict.stdin_complete && is_inline_ && is_inline_(verdict.script_name))
         serve_inline_(c);
       else
         dispatch_(c);

@@ -65,6 +65,10 @@ class EventLoop {
     is_inline_ = std::move(is_inline);
     serve_inline_ = std::move(serve_inline);
   }
+  // pm.status_listen: a second listening socket accepted on whatever the
+  // worker threads are doing; its requests are answered in the loop thread
+  // by `serve` (status and ping only), and count in no capacity.
+  void add_status_listener(int fd, Dispatch serve);
   // Adds an fd the loop watches for readability; `handler` runs in the loop thread.
   void watch(int fd, std::function<void()> handler);
 
@@ -94,6 +98,7 @@ class EventLoop {
   void accept_all();
   // Accepts one connection; false when the backlog is empty or broken.
   bool accept_one(bool overflow);
+  void accept_status();
   void accept_overflow();
   void drop_overflow(Connection* connection);
   void on_readable(Connection* connection);
@@ -106,6 +111,8 @@ class EventLoop {
   void expire_reservations();
 
   int listen_fd_;
+  int status_fd_ = -1;
+  Dispatch serve_status_;
   ClientFilter filter_;
   LoopOptions options_;
   Fd epoll_;

@@ -155,6 +155,38 @@ void report_ready(int& ready_fd, char status) {
   ready_fd = -1;
 }
 
+// The listening socket for `value` (a pool's listen or pm.status_listen):
+// the one kept open across a reload when there is one, else a new one.
+// -1 with the exit code in `code` when it cannot be had.
+int open_or_inherit(const cppfpm::pool::PoolConfig& p, const char* key, const std::string& value,
+                    std::map<std::string, int>& inherited, std::vector<cppfpm::server::Fd>& listeners,
+                    std::vector<std::pair<std::string, int>>& names, int& code) {
+  namespace server = cppfpm::server;
+  std::string error;
+  auto address = server::parse_listen(value, error);
+  if (!address) {
+    spdlog::error("[pool {}] {}: {}", p.name, key, error);
+    code = 78;
+    return -1;
+  }
+  if (auto it = inherited.find(address->str()); it != inherited.end()) {
+    ::fcntl(it->second, F_SETFD, FD_CLOEXEC);
+    listeners.emplace_back(it->second);
+    inherited.erase(it);
+  } else {
+    try {
+      listeners.push_back(server::open_listener(
+          *address, server::ListenOptions{p.listen_backlog, p.listen_owner, p.listen_group, p.listen_mode}));
+    } catch (const std::exception& e) {
+      spdlog::error("[pool {}] {}: {}", p.name, key, e.what());
+      code = 1;
+      return -1;
+    }
+  }
+  names.emplace_back(address->str(), listeners.back().get());
+  return listeners.back().get();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -187,27 +219,16 @@ int main(int argc, char** argv) {
   std::vector<std::pair<std::string, int>> listener_names;
   std::vector<pool::PoolRuntime> pools;
   for (const auto& p : config->pools) {
-    std::string error;
-    auto address = server::parse_listen(p.listen, error);
-    if (!address) {
-      spdlog::error("[pool {}] listen: {}", p.name, error);
-      return 78;
+    int code = 0;
+    int listen_fd = open_or_inherit(p, "listen", p.listen, inherited, listeners, listener_names, code);
+    if (listen_fd < 0) return code;
+    pools.push_back(pool::PoolRuntime{&p, listen_fd});
+    if (!p.pm_status_listen.empty()) {
+      int status_fd =
+          open_or_inherit(p, "pm.status_listen", p.pm_status_listen, inherited, listeners, listener_names, code);
+      if (status_fd < 0) return code;
+      pools.back().status_fd = status_fd;
     }
-    if (auto it = inherited.find(address->str()); it != inherited.end()) {
-      ::fcntl(it->second, F_SETFD, FD_CLOEXEC);
-      listeners.emplace_back(it->second);
-      inherited.erase(it);
-    } else {
-      try {
-        listeners.push_back(server::open_listener(
-            *address, server::ListenOptions{p.listen_backlog, p.listen_owner, p.listen_group, p.listen_mode}));
-      } catch (const std::exception& e) {
-        spdlog::error("[pool {}] {}", p.name, e.what());
-        return 1;
-      }
-    }
-    listener_names.emplace_back(address->str(), listeners.back().get());
-    pools.push_back(pool::PoolRuntime{&p, listeners.back().get()});
   }
   for (const auto& [address, fd] : inherited) ::close(fd);  // no pool listens there any more
 

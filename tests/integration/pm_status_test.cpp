@@ -256,3 +256,32 @@ TEST_CASE("ping: ping.path answers ping.response", "[pm][status]") {
   CHECK(fpm.get("/status").status == 404);
   CHECK(parse_status_text(fpm.get("/fpm-status").body)["pool"] == "www");
 }
+
+TEST_CASE("pm.status_listen: status and ping on their own socket, whatever the workers do",
+          "[pm][status]") {
+  Endpoint main_at = loopback_endpoint();
+  auto pool = pm_pool(main_at);
+  set_key(pool, "pm.max_children", "1");
+  set_key(pool, "pm.threads_per_child", "1");
+  Endpoint status_at = loopback_endpoint();
+  while (status_at.port == main_at.port) status_at = loopback_endpoint();
+  set_key(pool, "pm.status_listen", status_at.listen());
+  PmServer fpm(pool);
+  REQUIRE(fpm.wait_children(1, 3s));
+
+  auto slow = slow_request(fpm.endpoint, 2000);
+  std::this_thread::sleep_for(300ms);
+  Stopwatch watch;
+  auto r = pm_get(status_at, "/status", {}, 3s);
+  INFO("status:\n" << r.stdout_data << "\nlog:\n" << fpm.log());
+  CHECK(watch.elapsed() < 300ms);  // no backlog wait: this socket is always accepted on
+  auto fields = parse_status_text(r.body);
+  CHECK(fields["active processes"] == "1");
+  CHECK(fields["accepted conn"] == "1");  // the slow request; the status socket counts apart
+  CHECK(pm_get(status_at, "/ping", {}, 3s).body == "pong");
+  // Nothing but the pool's pages there: a page is not served on the status socket.
+  auto page = pm_get(status_at, "/__test/sleep", "ms=10", 3s);
+  CHECK(page.status == 404);
+  CHECK(page.body == "File not found.\n");
+  CHECK(slow.get().body == "slept 2000\n");
+}

@@ -210,7 +210,6 @@ php_admin_value[error_log] = /var/log/fpm-php.www.log
 php_admin_flag[log_errors] = on
 access.suppress_path[] = /ping
 listen.acl_users = nginx
-pm.status_listen = 127.0.0.1:9001
 request_slowlog_trace_depth = 20
 rlimit_core = unlimited
 decorate_workers_output = no
@@ -219,14 +218,25 @@ prefix = /srv/$pool
   LoadResult result = load(text);
   INFO(dump(result));
   REQUIRE(result.ok());
-  CHECK(result.warnings.size() == 18);
+  CHECK(result.warnings.size() == 17);
   CHECK(has(result.warnings, kFile, 1, "process.priority is ignored"));
   CHECK(has(result.warnings, kFile, 3, "rlimit_files is ignored: set rlimit_files in each pool"));
   CHECK(has(result.warnings, kFile, 6, "[pool www] chdir is ignored"));
   CHECK(has(result.warnings, kFile, 8, "security.limit_extensions is ignored"));
   CHECK(has(result.warnings, kFile, 9, "php_value[memory_limit] is ignored"));
   CHECK(has(result.warnings, kFile, 13, "access.suppress_path[] is ignored"));
-  CHECK(has(result.warnings, kFile, 19, "prefix is ignored"));
+  CHECK(has(result.warnings, kFile, 18, "prefix is ignored"));
+}
+
+TEST_CASE("config: pm.status_listen is read and checked") {
+  LoadResult ok = load("[www]\npm.status_path = /status\npm.status_listen = 127.0.0.1:9001\n");
+  INFO(dump(ok));
+  REQUIRE(ok.ok());
+  CHECK(ok.warnings.empty());
+  CHECK(ok.config->pools[0].pm_status_listen == "127.0.0.1:9001");
+  require_error("[www]\npm.status_listen = 127.0.0.1:9000\n", 2, "is the pool's own listen address");
+  require_error("[www]\npm.status_listen = :9001\n", 2, "has no host");
+  require_warning("[www]\npm.status_listen = 9001\n", 2, "neither is set");
 }
 
 TEST_CASE("config: unknown and misplaced keys warn at their line") {
