@@ -210,7 +210,7 @@ void EventLoop::accept_all() {
       update_listening();
       return;
     }
-    if (!accept_one(false)) return;
+    if (!accept_one(listen_fd_, Accepted::pool)) return;
   }
 }
 
@@ -233,38 +233,12 @@ void EventLoop::accept_overflow() {
   }
   if (now - *backlog_since_ < kOverflowDelay) return;
   backlog_since_.reset();
-  accept_one(true);
+  accept_one(listen_fd_, Accepted::overflow);
 }
 
 void EventLoop::accept_status() {
-  for (int i = 0; i < kMaxAcceptsPerTurn && !graceful_; ++i) {
-    auto connection = std::make_unique<Connection>();
-    socklen_t len = sizeof(connection->peer);
-    int fd = ::accept4(status_fd_, reinterpret_cast<sockaddr*>(&connection->peer), &len, SOCK_CLOEXEC);
-    if (fd < 0) {
-      if (errno == EINTR || errno == ECONNABORTED) continue;
-      if (errno != EAGAIN && errno != EWOULDBLOCK) spdlog::warn("accept4() failed: {} ({})", std::strerror(errno), errno);
-      return;
-    }
-    connection->fd.reset(fd);
-    connection->accepted_at = std::chrono::steady_clock::now();
-    connection->status_only = true;
-    if (!filter_.allows(connection->peer)) {
-      spdlog::warn("Connection disallowed: IP address '{}' has been dropped (listen.allowed_clients)",
-                   ClientFilter::peer_text(connection->peer));
-      continue;
-    }
-    set_socket_timeouts(fd);
-    Connection* raw = connection.get();
-    {
-      std::lock_guard lock(mutex_);
-      connections_.emplace(raw, std::move(connection));
-    }
-    epoll_event ev{};
-    ev.events = EPOLLIN | EPOLLONESHOT;
-    ev.data.ptr = raw;
-    if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev) != 0) close_connection(raw);
-  }
+  for (int i = 0; i < kMaxAcceptsPerTurn && !graceful_; ++i)
+    if (!accept_one(status_fd_, Accepted::status_only)) return;
 }
 
 void EventLoop::drop_overflow(Connection* c) {
@@ -273,12 +247,12 @@ void EventLoop::drop_overflow(Connection* c) {
   if (waiting_) waiting_(-1);
 }
 
-bool EventLoop::accept_one(bool overflow) {
+bool EventLoop::accept_one(int listen_fd, Accepted kind) {
   auto connection = std::make_unique<Connection>();
   socklen_t len = sizeof(connection->peer);
   int fd = -1;
   do {
-    fd = ::accept4(listen_fd_, reinterpret_cast<sockaddr*>(&connection->peer), &len, SOCK_CLOEXEC);
+    fd = ::accept4(listen_fd, reinterpret_cast<sockaddr*>(&connection->peer), &len, SOCK_CLOEXEC);
   } while (fd < 0 && (errno == EINTR || errno == ECONNABORTED));
   if (fd < 0) {
     if (errno != EAGAIN && errno != EWOULDBLOCK) spdlog::warn("accept4() failed: {} ({})", std::strerror(errno), errno);
@@ -291,15 +265,20 @@ bool EventLoop::accept_one(bool overflow) {
                  ClientFilter::peer_text(connection->peer));
     return true;
   }
-  accepted_.fetch_add(1, std::memory_order_relaxed);
-  connection->reserved = true;
-  reserved_.fetch_add(1, std::memory_order_relaxed);
-  reservations_.push_back(connection.get());
-  if (overflow) {
-    connection->overflow = true;
-    if (waiting_) waiting_(+1);
+  if (kind == Accepted::status_only) {
+    // Counted apart from the pool, holding no place in its capacity.
+    connection->status_only = true;
+  } else {
+    accepted_.fetch_add(1, std::memory_order_relaxed);
+    connection->reserved = true;
+    reserved_.fetch_add(1, std::memory_order_relaxed);
+    reservations_.push_back(connection.get());
+    if (kind == Accepted::overflow) {
+      connection->overflow = true;
+      if (waiting_) waiting_(+1);
+    }
+    if (on_accept_) on_accept_();
   }
-  if (on_accept_) on_accept_();
   set_socket_timeouts(fd);
   Connection* raw = connection.get();
   {

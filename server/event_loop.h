@@ -96,8 +96,12 @@ class EventLoop {
 
  private:
   void accept_all();
-  // Accepts one connection; false when the backlog is empty or broken.
-  bool accept_one(bool overflow);
+  // How a connection came: the pool's socket with a free thread, the same
+  // while saturated (see on_overflow), or pm.status_listen.
+  enum class Accepted { pool, overflow, status_only };
+  // Accepts one connection from `listen_fd`; false when its backlog is
+  // empty or broken.
+  bool accept_one(int listen_fd, Accepted kind);
   void accept_status();
   void accept_overflow();
   void drop_overflow(Connection* connection);
