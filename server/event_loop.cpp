@@ -190,6 +190,12 @@ void EventLoop::resume_accepting() {
 
 // Adds or removes the listening socket to match capacity and state.
 void EventLoop::update_listening() {
+  if (status_fd_ >= 0 && (graceful_ || stop_now_)) {
+    // A finishing child takes no new status connection (the others do);
+    // left in the set, a waiting one would wake this loop without end.
+    ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, status_fd_, nullptr);
+    status_fd_ = -1;
+  }
   bool want = !graceful_ && !stop_now_ && (!has_room_ || has_room_());
   if (want == listening_) return;
   if (want) {

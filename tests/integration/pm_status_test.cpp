@@ -4,7 +4,13 @@
 // answer while every worker thread is busy.
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
+#include <csignal>
+#include <fstream>
+#include <iterator>
 #include <regex>
+#include <sstream>
 
 #include "support/pm_server.h"
 
@@ -284,4 +290,46 @@ TEST_CASE("pm.status_listen: status and ping on their own socket, whatever the w
   CHECK(page.status == 404);
   CHECK(page.body == "File not found.\n");
   CHECK(slow.get().body == "slept 2000\n");
+}
+
+namespace {
+
+// User + system CPU time of `pid` in milliseconds (/proc/PID/stat fields 14, 15).
+long cpu_ms(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::istringstream fields(stat.substr(stat.rfind(')') + 2));
+  std::string skip;
+  for (int i = 3; i < 14; ++i) fields >> skip;
+  long utime = 0, stime = 0;
+  fields >> utime >> stime;
+  return (utime + stime) * 1000 / ::sysconf(_SC_CLK_TCK);
+}
+
+}  // namespace
+
+TEST_CASE("pm.status_listen: a finishing child does not spin on a status connection it will not take",
+          "[pm][status][signals]") {
+  Endpoint main_at = loopback_endpoint();
+  auto pool = pm_pool(main_at);
+  set_key(pool, "pm.max_children", "1");
+  set_key(pool, "pm.threads_per_child", "1");
+  Endpoint status_at = loopback_endpoint();
+  while (status_at.port == main_at.port) status_at = loopback_endpoint();
+  set_key(pool, "pm.status_listen", status_at.listen());
+  PmServer fpm(pool);
+  REQUIRE(fpm.wait_children(1, 3s));
+  pid_t child = fpm.children().front();
+
+  auto slow = slow_request(fpm.endpoint, 1500);
+  std::this_thread::sleep_for(300ms);
+  fpm.process().signal(SIGQUIT);  // graceful: the child finishes the slow request, then exits
+  std::this_thread::sleep_for(100ms);
+  Fd waiting = pm_connect(status_at);  // nobody will take it now
+  long before = cpu_ms(child);
+  std::this_thread::sleep_for(700ms);
+  long used = cpu_ms(child) - before;
+  INFO("the finishing child used " << used << " ms of CPU in 700 ms");
+  CHECK(used < 150);
+  CHECK(slow.get().body == "slept 1500\n");
 }
