@@ -72,9 +72,7 @@ TEST_CASE("listen.backlog is the status page's listen queue len", "[pm][listen]"
 
 TEST_CASE("listen queue: connections waiting in the kernel show in the status page",
           "[pm][listen]") {
-  auto pool = pm_pool(loopback_endpoint());
-  set_key(pool, "pm.max_children", "1");
-  set_key(pool, "pm.threads_per_child", "1");
+  auto pool = one_child_pool(loopback_endpoint(), 1);
   PmServer fpm(pool);
   REQUIRE(fpm.wait_children(1, 3s));
   PmClient kept(fpm.endpoint);

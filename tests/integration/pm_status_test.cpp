@@ -139,9 +139,7 @@ TEST_CASE("status: ?json, ?openmetrics and ?full agree with the pool", "[pm][sta
 }
 
 TEST_CASE("status: a child is active while one of its threads serves a request", "[pm][status]") {
-  auto pool = pm_pool(loopback_endpoint());
-  set_key(pool, "pm.max_children", "1");
-  set_key(pool, "pm.threads_per_child", "4");
+  auto pool = one_child_pool(loopback_endpoint(), 4);
   PmServer fpm(pool);
   REQUIRE(fpm.wait_children(1, 3s));
   // Opened first, as nginx keeps its upstream connections.
@@ -174,9 +172,7 @@ TEST_CASE("status: a child is active while one of its threads serves a request",
 
 TEST_CASE("status and ping answer on a kept connection while every worker thread is busy",
           "[pm][status]") {
-  auto pool = pm_pool(loopback_endpoint());
-  set_key(pool, "pm.max_children", "1");
-  set_key(pool, "pm.threads_per_child", "2");
+  auto pool = one_child_pool(loopback_endpoint(), 2);
   PmServer fpm(pool);
   REQUIRE(fpm.wait_children(1, 3s));
   PmClient kept(fpm.endpoint);
@@ -201,9 +197,7 @@ TEST_CASE("status and ping answer on a new connection while every worker thread 
   // "Served by the pool itself, even when all worker threads are busy with
   // slow pages": a monitoring probe opens a fresh connection, which a
   // saturated child takes from the backlog after a short wait.
-  auto pool = pm_pool(loopback_endpoint());
-  set_key(pool, "pm.max_children", "1");
-  set_key(pool, "pm.threads_per_child", "2");
+  auto pool = one_child_pool(loopback_endpoint(), 2);
   PmServer fpm(pool);
   REQUIRE(fpm.wait_children(1, 3s));
   auto a = slow_request(fpm.endpoint, 2500);
@@ -224,9 +218,7 @@ TEST_CASE("status and ping answer on a new connection while every worker thread 
 
 TEST_CASE("a request a saturated child takes from the backlog waits for its thread and counts as queued",
           "[pm][status]") {
-  auto pool = pm_pool(loopback_endpoint());
-  set_key(pool, "pm.max_children", "1");
-  set_key(pool, "pm.threads_per_child", "1");
+  auto pool = one_child_pool(loopback_endpoint(), 1);
   PmServer fpm(pool);
   REQUIRE(fpm.wait_children(1, 3s));
   PmClient kept(fpm.endpoint);
@@ -266,9 +258,7 @@ TEST_CASE("ping: ping.path answers ping.response", "[pm][status]") {
 TEST_CASE("pm.status_listen: status and ping on their own socket, whatever the workers do",
           "[pm][status]") {
   Endpoint main_at = loopback_endpoint();
-  auto pool = pm_pool(main_at);
-  set_key(pool, "pm.max_children", "1");
-  set_key(pool, "pm.threads_per_child", "1");
+  auto pool = one_child_pool(main_at, 1);
   Endpoint status_at = loopback_endpoint();
   while (status_at.port == main_at.port) status_at = loopback_endpoint();
   set_key(pool, "pm.status_listen", status_at.listen());
@@ -311,9 +301,7 @@ long cpu_ms(pid_t pid) {
 TEST_CASE("pm.status_listen: a finishing child does not spin on a status connection it will not take",
           "[pm][status][signals]") {
   Endpoint main_at = loopback_endpoint();
-  auto pool = pm_pool(main_at);
-  set_key(pool, "pm.max_children", "1");
-  set_key(pool, "pm.threads_per_child", "1");
+  auto pool = one_child_pool(main_at, 1);
   Endpoint status_at = loopback_endpoint();
   while (status_at.port == main_at.port) status_at = loopback_endpoint();
   set_key(pool, "pm.status_listen", status_at.listen());

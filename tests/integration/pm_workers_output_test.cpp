@@ -14,10 +14,8 @@ using namespace std::chrono_literals;
 
 namespace {
 
-ConfigKeys one_child_pool(const char* catch_output) {
-  ConfigKeys pool = pm_pool(loopback_endpoint());
-  set_key(pool, "pm", "static");
-  set_key(pool, "pm.max_children", "1");
+ConfigKeys catching_pool(const char* catch_output) {
+  ConfigKeys pool = one_child_pool(loopback_endpoint(), 2);
   set_key(pool, "catch_workers_output", catch_output);
   return pool;
 }
@@ -35,7 +33,7 @@ TEST_CASE("catch_workers_output = yes: a page's stdout and stderr reach the erro
   TempDir logs("cppfpm-wo-");
   ConfigKeys global;
   if (to_file) set_key(global, "error_log", (logs.path() / "error.log").string());
-  PmServer fpm(one_child_pool("yes"), global);
+  PmServer fpm(catching_pool("yes"), global);
   REQUIRE(fpm.wait_children(1, 5s));
   pid_t child = fpm.children().at(0);
 
@@ -62,7 +60,7 @@ TEST_CASE("catch_workers_output = yes: a page's stdout and stderr reach the erro
 }
 
 TEST_CASE("catch_workers_output = no: a page's output is dropped", "[pm][process]") {
-  PmServer fpm(one_child_pool("no"));
+  PmServer fpm(catching_pool("no"));
   REQUIRE(fpm.wait_children(1, 5s));
   auto r = fpm.get("/__test/say", "nobody-hears-this");
   REQUIRE(r.body == "said\n");

@@ -37,6 +37,13 @@ ConfigKeys pm_pool(const Endpoint& at) {
   };
 }
 
+ConfigKeys one_child_pool(const Endpoint& at, int threads) {
+  ConfigKeys pool = pm_pool(at);
+  set_key(pool, "pm.max_children", "1");
+  set_key(pool, "pm.threads_per_child", std::to_string(threads));
+  return pool;
+}
+
 namespace {
 
 sockaddr_in inet_address(const std::string& host, int port) {

@@ -45,6 +45,8 @@ Endpoint loopback_endpoint();
 // Pool keys for `at`: static, 2 children of 2 threads, memory sessions,
 // pm.status_path = /status, ping.path = /ping.
 ConfigKeys pm_pool(const Endpoint& at);
+// pm_pool with one child of `threads` worker threads: easy to saturate.
+ConfigKeys one_child_pool(const Endpoint& at, int threads);
 
 // Connects to `at`, from the local address `source` when not empty (TCP);
 // throws std::runtime_error on failure.
