@@ -6,8 +6,8 @@
 #include <vector>
 
 #include "handlers/context.h"
-#include "server/request.h"
-#include "server/response.h"
+#include "server/fastcgi/request.h"
+#include "server/fastcgi/response.h"
 
 namespace cppfpm::handlers {
 

@@ -9,8 +9,8 @@
 #include <cstdint>
 #include <string>
 
-#include "server/request.h"
-#include "server/response.h"
+#include "server/fastcgi/request.h"
+#include "server/fastcgi/response.h"
 
 namespace cppfpm::server {
 

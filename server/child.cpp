@@ -12,13 +12,13 @@
 #include <spdlog/spdlog.h>
 
 #include "server/access_log.h"
-#include "server/event_loop.h"
-#include "server/fcgi_exchange.h"
+#include "server/fastcgi/event_loop.h"
+#include "server/fastcgi/fcgi_exchange.h"
 #include "server/log.h"
 #include "server/pool_pages.h"
-#include "server/router.h"
+#include "handlers/router.h"
 #include "server/watchdog.h"
-#include "server/worker_pool.h"
+#include "server/fastcgi/worker_pool.h"
 #include "session/memcached_store.h"
 #include "session/memory_store.h"
 #include "sql/memcached_cache_store.h"
@@ -31,7 +31,7 @@ namespace {
 std::unique_ptr<session::SessionStore> make_session_store(const pool::PoolConfig& pool) {
   if (pool.session_save_handler == "memory") return std::make_unique<session::MemoryStore>();
   return std::make_unique<session::MemcachedStore>(
-      session::parse_save_path(pool.session_save_path),
+      memcached::parse_save_path(pool.session_save_path),
       session::MemcachedOptions{
           .timeout = pool.session.memcached_timeout,
           .replicas = pool.session.replicas,
@@ -78,14 +78,14 @@ int run_child(const pool::PoolConfig& pool, int listen_fd, const pool::ChildIden
   auto store = make_session_store(pool);
   sql::SociDatabase db(sql::DatabaseOptions{pool.sql_dsn, pool.sql_connect_timeout, pool.sql_read_timeout,
                                             pool.sql_write_timeout, pool.effective_sql_pool_size()});
-  sql::MemcachedCacheStore cache_store(session::parse_save_path(pool.effective_cache_servers()),
+  sql::MemcachedCacheStore cache_store(memcached::parse_save_path(pool.effective_cache_servers()),
                                        std::chrono::milliseconds(500));
   sql::CachedQueries cache(cache_store, db, sql::QueryCacheOptions{.default_ttl = pool.cache_ttl});
   handlers::SystemClock clock;
   handlers::Context context{*store, pool.session, db, cache, clock};
   AccessLog access_log(pool.access_log, pool.access_format);
 
-  Router router;
+  handlers::Router router;
   for (const auto& r : routes) router.add(r.script, r.handler);
   PoolPages pool_pages(pool, id.board, listen_fd);
 
@@ -101,14 +101,14 @@ int run_child(const pool::PoolConfig& pool, int listen_fd, const pool::ChildIden
   RequestHandler handle = [&](const Request& request, Response& response) {
     if (pool_pages.serve(request, response)) return;
     const handlers::Handler* h = router.find(request);
-    if (!h) return Router::not_found(response);
+    if (!h) return handlers::Router::not_found(response);
     handlers::Context ctx = context;
     (*h)(request, response, ctx);
   };
 
   // pm.status_listen answers the pool's own pages and nothing else.
   RequestHandler pages_only = [&](const Request& request, Response& response) {
-    if (!pool_pages.serve(request, response)) Router::not_found(response);
+    if (!pool_pages.serve(request, response)) handlers::Router::not_found(response);
   };
   // One exchange on `c` with `handler`; `index` is the worker slot, -1 for
   // the loop thread.

@@ -23,7 +23,7 @@
 #include "pool/config.h"
 #include "pool/master.h"
 #include "server/child.h"
-#include "server/listener.h"
+#include "server/fastcgi/listener.h"
 #include "server/log.h"
 
 namespace {

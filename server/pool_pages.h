@@ -6,8 +6,8 @@
 
 #include "pool/config.h"
 #include "pool/scoreboard.h"
-#include "server/request.h"
-#include "server/response.h"
+#include "server/fastcgi/request.h"
+#include "server/fastcgi/response.h"
 
 namespace cppfpm::server {
 

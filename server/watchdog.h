@@ -12,7 +12,7 @@
 
 #include "pool/config.h"
 #include "pool/scoreboard.h"
-#include "server/worker_pool.h"
+#include "server/fastcgi/worker_pool.h"
 
 namespace cppfpm::server {
 

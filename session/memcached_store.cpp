@@ -1,6 +1,6 @@
 #include "session/memcached_store.h"
 
-#include "session/memcached_handle.h"
+#include "server/memcached/handle.h"
 
 #include <libmemcached/memcached.h>
 #include <spdlog/spdlog.h>
@@ -23,102 +23,7 @@ namespace {
 // memcached reads an exptime above 30 days as an absolute unix time.
 constexpr std::int64_t kMaxRelativeExptime = 60 * 60 * 24 * 30;
 
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
-  return text;
-}
-
-bool is_host_char(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-         c == '-' || c == '_';
-}
-
-[[noreturn]] void bad_entry(std::string_view entry, std::string_view why) {
-  throw std::invalid_argument("session.save_path: \"" + std::string(entry) +
-                              "\": " + std::string(why));
-}
-
-Server parse_server(std::string_view entry) {
-  std::string_view rest = entry;
-  if (rest.starts_with("unix://")) {
-    rest.remove_prefix(7);
-    if (rest.empty() || rest.front() != '/')
-      bad_entry(entry, "a unix socket needs an absolute path");
-    for (char c : rest) {
-      if (static_cast<unsigned char>(c) < 0x20) bad_entry(entry, "control character in path");
-    }
-    return Server{std::string(rest), 0, true};
-  }
-  if (rest.starts_with("tcp://")) {
-    rest.remove_prefix(6);
-  } else if (rest.find("://") != std::string_view::npos) {
-    bad_entry(entry, "only tcp:// and unix:// servers are supported");
-  }
-  rest = rest.substr(0, rest.find('?'));  // pecl-memcache options: persistent, weight...
-  if (!rest.empty() && rest.back() == '/') rest.remove_suffix(1);
-
-  Server server;
-  std::string_view port_text;
-  if (rest.starts_with('[')) {  // [v6addr]:port
-    const std::size_t close = rest.find(']');
-    if (close == std::string_view::npos) bad_entry(entry, "unclosed '['");
-    const std::string_view address = rest.substr(1, close - 1);
-    for (char c : address) {
-      if (!std::isxdigit(static_cast<unsigned char>(c)) && c != ':' && c != '.') {
-        bad_entry(entry, "not an IPv6 address");
-      }
-    }
-    server.host = std::string(address);
-    const std::string_view after = rest.substr(close + 1);
-    if (!after.empty()) {
-      if (after.front() != ':') bad_entry(entry, "expected ':port' after ']'");
-      port_text = after.substr(1);
-      if (port_text.empty()) bad_entry(entry, "empty port");
-    }
-  } else {
-    const std::size_t colon = rest.find(':');
-    server.host = std::string(rest.substr(0, colon));
-    if (colon != std::string_view::npos) {
-      port_text = rest.substr(colon + 1);
-      if (port_text.empty()) bad_entry(entry, "empty port");
-    }
-    for (char c : server.host) {
-      if (!is_host_char(c)) bad_entry(entry, "invalid character in host name");
-    }
-  }
-  if (server.host.empty()) bad_entry(entry, "empty host");
-  server.port = kMemcachedDefaultPort;
-  if (!port_text.empty()) {
-    unsigned port = 0;
-    const auto [end, error] =
-        std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-    if (error != std::errc() || end != port_text.data() + port_text.size() || port == 0 ||
-        port > 65535) {
-      bad_entry(entry, "port must be a number from 1 to 65535");
-    }
-    server.port = static_cast<std::uint16_t>(port);
-  }
-  return server;
-}
-
 }  // namespace
-
-std::vector<Server> parse_save_path(std::string_view save_path) {
-  std::vector<Server> servers;
-  std::size_t pos = 0;
-  while (pos <= save_path.size()) {
-    std::size_t comma = save_path.find(',', pos);
-    if (comma == std::string_view::npos) comma = save_path.size();
-    const std::string_view entry = trim(save_path.substr(pos, comma - pos));
-    if (!entry.empty()) servers.push_back(parse_server(entry));
-    pos = comma + 1;
-  }
-  if (servers.empty()) {
-    throw std::invalid_argument("session.save_path: no memcached server given");
-  }
-  return servers;
-}
 
 std::int64_t memcached_exptime(std::chrono::seconds ttl, std::int64_t now_unix) {
   const std::int64_t seconds = ttl.count();
@@ -134,8 +39,8 @@ constexpr std::uint32_t kPeclMemcacheLong = 0x0300;
 // A compressed session inflating past this is refused (a zlib bomb).
 constexpr std::size_t kMaxInflatedSession = 64u << 20;
 
-memcached_st* make_handle(const std::vector<Server>& servers, const MemcachedOptions& options) {
-  return make_memcached_handle(servers, options.timeout, options.retry_timeout, "session store");
+memcached_st* make_handle(const std::vector<memcached::Server>& servers, const MemcachedOptions& options) {
+  return memcached::make_memcached_handle(servers, options.timeout, options.retry_timeout, "session store");
 }
 
 }  // namespace
@@ -147,13 +52,13 @@ memcached_st* make_handle(const std::vector<Server>& servers, const MemcachedOpt
 // would send "quit" on the parent's connection); they are abandoned.
 class MemcachedStore::Connection {
  public:
-  Connection(const std::vector<Server>& servers, const MemcachedOptions& options)
+  Connection(const std::vector<memcached::Server>& servers, const MemcachedOptions& options)
       : owner_(::getpid()), replicas_(options.replicas) {
     if (servers.size() > 1) {
       ring_ = make_handle(servers, options);
       if (ring_ == nullptr) return;
     }
-    for (const Server& server : servers) {
+    for (const memcached::Server& server : servers) {
       memcached_st* handle = make_handle({server}, options);
       if (handle == nullptr) return;
       per_server_.push_back(handle);
@@ -195,17 +100,17 @@ class MemcachedStore::Connection {
 };
 
 MemcachedStore::MemcachedStore(std::string_view save_path, std::chrono::milliseconds timeout)
-    : MemcachedStore(parse_save_path(save_path), timeout) {}
+    : MemcachedStore(memcached::parse_save_path(save_path), timeout) {}
 
-MemcachedStore::MemcachedStore(std::vector<Server> servers, std::chrono::milliseconds timeout)
+MemcachedStore::MemcachedStore(std::vector<memcached::Server> servers, std::chrono::milliseconds timeout)
     : MemcachedStore(std::move(servers), MemcachedOptions{.timeout = timeout}) {}
 
-MemcachedStore::MemcachedStore(std::vector<Server> servers, MemcachedOptions options)
+MemcachedStore::MemcachedStore(std::vector<memcached::Server> servers, MemcachedOptions options)
     : servers_(std::move(servers)), options_(options), outage_(grace()) {
   if (servers_.empty()) throw std::invalid_argument("MemcachedStore: no memcached server given");
   if (options_.replicas < 0) options_.replicas = 0;
   for (std::size_t i = 0; i < servers_.size(); ++i) {
-    const Server& server = servers_[i];
+    const memcached::Server& server = servers_[i];
     if (!servers_for_logs_.empty()) servers_for_logs_ += ", ";
     server_names_.push_back(server.unix_socket ? "unix://" + server.host
                                                : server.host + ":" + std::to_string(server.port));

@@ -12,19 +12,11 @@
 #include <libmemcached/memcached.h>
 #include <tbb/enumerable_thread_specific.h>
 
-#include "session/outage.h"
+#include "server/memcached/outage.h"
+#include "server/memcached/servers.h"
 #include "session/store.h"
 
 namespace cppfpm::session {
-
-struct Server {
-  std::string host;        // host name or address; for a unix socket, its path
-  std::uint16_t port = 0;  // 0 for a unix socket
-  bool unix_socket = false;
-  bool operator==(const Server&) const = default;
-};
-
-inline constexpr std::uint16_t kMemcachedDefaultPort = 11211;
 
 struct MemcachedOptions {
   // Bound on each connect, send and receive (session.memcached_timeout).
@@ -41,12 +33,6 @@ struct MemcachedOptions {
   std::size_t compress_threshold = 0;
 };
 
-// A PHP-style session.save_path: comma-separated servers, each
-// "tcp://host:port", "host:port", "host" (port 11211), "[v6addr]:port" or
-// "unix:///path"; a "?persistent=1&weight=..." suffix (pecl-memcache's
-// options) is ignored. Throws std::invalid_argument saying what is wrong.
-std::vector<Server> parse_save_path(std::string_view save_path);
-
 class MemcachedStore : public SessionStore {
  public:
   // Connects lazily: nothing is opened until a thread first uses the
@@ -55,8 +41,8 @@ class MemcachedStore : public SessionStore {
   // Throws std::invalid_argument for a bad save_path.
   explicit MemcachedStore(std::string_view save_path,
                           std::chrono::milliseconds timeout = std::chrono::milliseconds(1000));
-  MemcachedStore(std::vector<Server> servers, std::chrono::milliseconds timeout);
-  MemcachedStore(std::vector<Server> servers, MemcachedOptions options);
+  MemcachedStore(std::vector<memcached::Server> servers, std::chrono::milliseconds timeout);
+  MemcachedStore(std::vector<memcached::Server> servers, MemcachedOptions options);
   ~MemcachedStore() override;
 
   MemcachedStore(const MemcachedStore&) = delete;
@@ -74,15 +60,15 @@ class MemcachedStore : public SessionStore {
   StoreResult try_lock(std::string_view lock_key, std::chrono::seconds expire) override;
   StoreResult unlock(std::string_view lock_key, std::chrono::seconds expire) override;
 
-  const std::vector<Server>& servers() const { return servers_; }
+  const std::vector<memcached::Server>& servers() const { return servers_; }
 
   class Connection;  // one memcached_st, owned by one thread of one process
 
  private:
-  std::vector<Server> servers_;
+  std::vector<memcached::Server> servers_;
   MemcachedOptions options_;
   std::string servers_for_logs_;
-  OutageLog outage_;
+  memcached::OutageLog outage_;
   tbb::enumerable_thread_specific<std::unique_ptr<Connection>> connections_;
 
   // This thread's connection, made on first use; nullptr if libmemcached
@@ -91,7 +77,7 @@ class MemcachedStore : public SessionStore {
   // Outage bookkeeping (one log line when memcached goes away, one when it
   // is back, whatever the number of requests and children in between).
   std::vector<std::string> server_names_;
-  std::vector<OutageLog> server_outages_;
+  std::vector<memcached::OutageLog> server_outages_;
   static thread_local inline std::string last_error_;
   // The server answered but refused (value too big, not a number...): an
   // error of this request, not an outage.

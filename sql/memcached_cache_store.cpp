@@ -1,6 +1,6 @@
 #include "sql/memcached_cache_store.h"
 
-#include "session/memcached_handle.h"
+#include "server/memcached/handle.h"
 
 #include <libmemcached/memcached.h>
 #include <spdlog/spdlog.h>
@@ -17,9 +17,9 @@ namespace cppfpm::sql {
 // "quit" on a shared socket), so a foreign handle is abandoned.
 class MemcachedCacheStore::Handle {
  public:
-  Handle(const std::vector<session::Server>& servers, std::chrono::milliseconds timeout)
+  Handle(const std::vector<memcached::Server>& servers, std::chrono::milliseconds timeout)
       : owner_(::getpid()),
-        mc_(session::make_memcached_handle(servers, timeout, std::chrono::seconds(2), "query cache")) {}
+        mc_(memcached::make_memcached_handle(servers, timeout, std::chrono::seconds(2), "query cache")) {}
   ~Handle() {
     if (mc_ && owned_here()) memcached_free(mc_);
   }
@@ -67,7 +67,7 @@ time_t exptime(std::chrono::seconds ttl) {
 
 }  // namespace
 
-MemcachedCacheStore::MemcachedCacheStore(std::vector<session::Server> servers,
+MemcachedCacheStore::MemcachedCacheStore(std::vector<memcached::Server> servers,
                                          std::chrono::milliseconds timeout)
     : servers_(std::move(servers)), timeout_(timeout) {
   if (servers_.empty()) throw std::invalid_argument("cache.servers: no memcached server given");

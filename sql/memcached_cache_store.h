@@ -9,7 +9,7 @@
 
 #include <tbb/enumerable_thread_specific.h>
 
-#include "session/memcached_store.h"  // session::Server, parse_save_path()
+#include "server/memcached/servers.h"
 #include "sql/cache_store.h"
 
 namespace cppfpm::sql {
@@ -17,7 +17,7 @@ namespace cppfpm::sql {
 class MemcachedCacheStore final : public CacheStore {
  public:
   // Throws std::invalid_argument when `servers` is empty.
-  MemcachedCacheStore(std::vector<session::Server> servers, std::chrono::milliseconds timeout);
+  MemcachedCacheStore(std::vector<memcached::Server> servers, std::chrono::milliseconds timeout);
   ~MemcachedCacheStore() override;
 
   CacheResult get(std::string_view key, std::string& value) override;
@@ -32,7 +32,7 @@ class MemcachedCacheStore final : public CacheStore {
  private:
   Handle* handle();
 
-  std::vector<session::Server> servers_;
+  std::vector<memcached::Server> servers_;
   std::chrono::milliseconds timeout_;
   tbb::enumerable_thread_specific<std::unique_ptr<Handle>> handles_;
 };

@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "server/record_screen.h"
+#include "server/fastcgi/record_screen.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   cppfpm::server::ScreenLimits limits;

@@ -5,7 +5,7 @@
 #include <regex>
 
 #include "handlers/handler.h"
-#include "server/router.h"
+#include "handlers/router.h"
 #include "session/memory_store.h"
 
 using namespace cppfpm;
@@ -139,7 +139,7 @@ TEST_CASE("pages: testMySQL says what the database answered") {
 }
 
 TEST_CASE("pages: the registry routes the three seed pages") {
-  server::Router router;
+  handlers::Router router;
   for (auto& r : handlers::builtin_routes()) router.add(r.script, r.handler);
   for (const char* page : {"/setSession.php", "/showSession.php", "/testMySQL.php", "/testMySQL"}) {
     server::Request req;

@@ -16,8 +16,8 @@
 
 using cppfpm::session::memcached_exptime;
 using cppfpm::session::MemcachedStore;
-using cppfpm::session::parse_save_path;
-using cppfpm::session::Server;
+using cppfpm::memcached::parse_save_path;
+using cppfpm::memcached::Server;
 using cppfpm::session::StoreResult;
 using namespace std::chrono_literals;
 

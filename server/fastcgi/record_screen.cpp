@@ -1,4 +1,4 @@
-#include "server/record_screen.h"
+#include "server/fastcgi/record_screen.h"
 
 #include <cstdint>
 #include <string_view>

@@ -15,9 +15,9 @@
 #include <unordered_map>
 #include <vector>
 
-#include "server/connection.h"
-#include "server/listener.h"
-#include "server/record_screen.h"
+#include "server/fastcgi/connection.h"
+#include "server/fastcgi/listener.h"
+#include "server/fastcgi/record_screen.h"
 
 namespace cppfpm::server {
 

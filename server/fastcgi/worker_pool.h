@@ -17,7 +17,7 @@
 
 #include <tbb/concurrent_queue.h>
 
-#include "server/connection.h"
+#include "server/fastcgi/connection.h"
 
 namespace cppfpm::server {
 

@@ -6,7 +6,7 @@
 #include <chrono>
 #include <cstdint>
 
-namespace cppfpm::session {
+namespace cppfpm::memcached {
 
 class OutageLog {
  public:
@@ -31,4 +31,4 @@ class OutageLog {
   int slot_;
 };
 
-}  // namespace cppfpm::session
+}  // namespace cppfpm::memcached

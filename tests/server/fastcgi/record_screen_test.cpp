@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "server/record_screen.h"
+#include "server/fastcgi/record_screen.h"
 
 using cppfpm::server::screen_request_head;
 using cppfpm::server::ScreenLimits;

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "server/fd.h"
+#include "server/fastcgi/fd.h"
 
 namespace cppfpm::server {
 

@@ -1,8 +1,8 @@
-#include "session/memcached_handle.h"
+#include "server/memcached/handle.h"
 
 #include <spdlog/spdlog.h>
 
-namespace cppfpm::session {
+namespace cppfpm::memcached {
 
 // A libmemcached handle on `servers`, or nullptr. pecl-memcache speaks the
 // text protocol; a blocked server must cost at most `timeout` per call, and
@@ -40,4 +40,4 @@ memcached_st* make_memcached_handle(const std::vector<Server>& servers, std::chr
   return handle;
 }
 
-}  // namespace cppfpm::session
+}  // namespace cppfpm::memcached

@@ -1,4 +1,4 @@
-#include "session/outage.h"
+#include "server/memcached/outage.h"
 
 #include <sys/mman.h>
 
@@ -6,7 +6,7 @@
 #include <cstddef>
 #include <new>
 
-namespace cppfpm::session {
+namespace cppfpm::memcached {
 namespace {
 
 struct SharedState {
@@ -66,4 +66,4 @@ void OutageLog::reset_shared_state() {
   }
 }
 
-}  // namespace cppfpm::session
+}  // namespace cppfpm::memcached

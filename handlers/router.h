@@ -7,20 +7,20 @@
 
 #include "handlers/handler.h"
 
-namespace cppfpm::server {
+namespace cppfpm::handlers {
 
 class Router {
  public:
-  void add(std::string script, handlers::Handler handler);
+  void add(std::string script, Handler handler);
   // The handler for this request, or nullptr: php-fpm's "File not found.".
-  const handlers::Handler* find(const Request& request) const;
+  const Handler* find(const server::Request& request) const;
   // Fills the answer php-fpm gives for a script it cannot find.
-  static void not_found(Response& response);
+  static void not_found(server::Response& response);
 
   static std::string normalise(std::string_view script);
 
  private:
-  std::unordered_map<std::string, handlers::Handler> routes_;
+  std::unordered_map<std::string, Handler> routes_;
 };
 
-}  // namespace cppfpm::server
+}  // namespace cppfpm::handlers

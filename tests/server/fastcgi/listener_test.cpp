@@ -2,7 +2,7 @@
 
 #include <arpa/inet.h>
 
-#include "server/listener.h"
+#include "server/fastcgi/listener.h"
 
 using namespace cppfpm::server;
 

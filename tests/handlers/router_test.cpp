@@ -1,6 +1,6 @@
 #include <catch2/catch.hpp>
 
-#include "server/router.h"
+#include "handlers/router.h"
 
 using namespace cppfpm;
 
@@ -15,7 +15,7 @@ server::Request with_script(std::string script) {
 }  // namespace
 
 TEST_CASE("router: a page is found with and without .php") {
-  server::Router router;
+  handlers::Router router;
   int hits = 0;
   router.add("/setSession", [&](const server::Request&, server::Response&, handlers::Context&) { ++hits; });
   CHECK(router.find(with_script("/setSession.php")) != nullptr);
@@ -27,7 +27,7 @@ TEST_CASE("router: a page is found with and without .php") {
 }
 
 TEST_CASE("router: falls back to DOCUMENT_URI and REQUEST_URI without SCRIPT_NAME") {
-  server::Router router;
+  handlers::Router router;
   router.add("/testMySQL.php", [](const server::Request&, server::Response&, handlers::Context&) {});
   server::Request a;
   a.set_param("DOCUMENT_URI", "/testMySQL.php");
@@ -39,7 +39,7 @@ TEST_CASE("router: falls back to DOCUMENT_URI and REQUEST_URI without SCRIPT_NAM
 
 TEST_CASE("router: the unknown-script answer is php-fpm's") {
   server::Response r;
-  server::Router::not_found(r);
+  handlers::Router::not_found(r);
   CHECK(server::to_cgi(r) ==
         "Status: 404 Not Found\r\nContent-type: text/html; charset=UTF-8\r\n\r\nFile not found.\n");
 }

@@ -1,6 +1,6 @@
-#include "server/router.h"
+#include "handlers/router.h"
 
-namespace cppfpm::server {
+namespace cppfpm::handlers {
 
 std::string Router::normalise(std::string_view script) {
   constexpr std::string_view kExt = ".php";
@@ -12,11 +12,11 @@ std::string Router::normalise(std::string_view script) {
   return out;
 }
 
-void Router::add(std::string script, handlers::Handler handler) {
+void Router::add(std::string script, Handler handler) {
   routes_[normalise(script)] = std::move(handler);
 }
 
-const handlers::Handler* Router::find(const Request& request) const {
+const Handler* Router::find(const server::Request& request) const {
   std::string_view script = request.script_name();
   // nginx sets SCRIPT_NAME from fastcgi_params; a bare client may only send
   // DOCUMENT_URI or REQUEST_URI.
@@ -29,9 +29,9 @@ const handlers::Handler* Router::find(const Request& request) const {
   return it == routes_.end() ? nullptr : &it->second;
 }
 
-void Router::not_found(Response& response) {
+void Router::not_found(server::Response& response) {
   response.status = 404;
   response.body = "File not found.\n";
 }
 
-}  // namespace cppfpm::server
+}  // namespace cppfpm::handlers

@@ -1,4 +1,4 @@
-#include "server/worker_pool.h"
+#include "server/fastcgi/worker_pool.h"
 
 namespace cppfpm::server {
 namespace {

@@ -1,7 +1,7 @@
 // The accepting half of the event loop: which listening socket is in the
 // epoll set, reservations of fresh connections, the saturated case
 // (on_overflow) and pm.status_listen.
-#include "server/event_loop.h"
+#include "server/fastcgi/event_loop.h"
 
 #include <netinet/tcp.h>
 #include <poll.h>

@@ -6,8 +6,8 @@
 #include <cstddef>
 #include <functional>
 
-#include "server/request.h"
-#include "server/response.h"
+#include "server/fastcgi/request.h"
+#include "server/fastcgi/response.h"
 
 namespace cppfpm::server {
 

@@ -1,4 +1,4 @@
-#include "server/event_loop.h"
+#include "server/fastcgi/event_loop.h"
 
 #include <sys/eventfd.h>
 

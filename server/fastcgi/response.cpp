@@ -1,4 +1,4 @@
-#include "server/response.h"
+#include "server/fastcgi/response.h"
 
 #include <strings.h>
 

@@ -7,9 +7,9 @@
 #include <string_view>
 #include <vector>
 
-#include "session/memcached_store.h"
+#include "server/memcached/servers.h"
 
-namespace cppfpm::session {
+namespace cppfpm::memcached {
 
 // A handle on `servers` (ketama when several), each connect/send/receive
 // bounded by `timeout`, a failed server skipped for `retry`; nullptr, logged
@@ -17,4 +17,4 @@ namespace cppfpm::session {
 memcached_st* make_memcached_handle(const std::vector<Server>& servers, std::chrono::milliseconds timeout,
                                     std::chrono::seconds retry, std::string_view who);
 
-}  // namespace cppfpm::session
+}  // namespace cppfpm::memcached

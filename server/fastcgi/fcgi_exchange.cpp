@@ -1,4 +1,4 @@
-#include "server/fcgi_exchange.h"
+#include "server/fastcgi/fcgi_exchange.h"
 
 #include <fcgiapp.h>
 

@@ -7,7 +7,7 @@
 #include <atomic>
 #include <chrono>
 
-#include "server/fd.h"
+#include "server/fastcgi/fd.h"
 
 namespace cppfpm::server {
 

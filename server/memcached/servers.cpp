@@ -1,0 +1,107 @@
+#include "server/memcached/servers.h"
+
+#include <cctype>
+#include <charconv>
+#include <stdexcept>
+
+namespace cppfpm::memcached {
+namespace {
+
+std::string_view trim(std::string_view text) {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
+  return text;
+}
+
+bool is_host_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+         c == '-' || c == '_';
+}
+
+[[noreturn]] void bad_entry(std::string_view entry, std::string_view why) {
+  throw std::invalid_argument("session.save_path: \"" + std::string(entry) +
+                              "\": " + std::string(why));
+}
+
+Server parse_server(std::string_view entry) {
+  std::string_view rest = entry;
+  if (rest.starts_with("unix://")) {
+    rest.remove_prefix(7);
+    if (rest.empty() || rest.front() != '/')
+      bad_entry(entry, "a unix socket needs an absolute path");
+    for (char c : rest) {
+      if (static_cast<unsigned char>(c) < 0x20) bad_entry(entry, "control character in path");
+    }
+    return Server{std::string(rest), 0, true};
+  }
+  if (rest.starts_with("tcp://")) {
+    rest.remove_prefix(6);
+  } else if (rest.find("://") != std::string_view::npos) {
+    bad_entry(entry, "only tcp:// and unix:// servers are supported");
+  }
+  rest = rest.substr(0, rest.find('?'));  // pecl-memcache options: persistent, weight...
+  if (!rest.empty() && rest.back() == '/') rest.remove_suffix(1);
+
+  Server server;
+  std::string_view port_text;
+  if (rest.starts_with('[')) {  // [v6addr]:port
+    const std::size_t close = rest.find(']');
+    if (close == std::string_view::npos) bad_entry(entry, "unclosed '['");
+    const std::string_view address = rest.substr(1, close - 1);
+    for (char c : address) {
+      if (!std::isxdigit(static_cast<unsigned char>(c)) && c != ':' && c != '.') {
+        bad_entry(entry, "not an IPv6 address");
+      }
+    }
+    server.host = std::string(address);
+    const std::string_view after = rest.substr(close + 1);
+    if (!after.empty()) {
+      if (after.front() != ':') bad_entry(entry, "expected ':port' after ']'");
+      port_text = after.substr(1);
+      if (port_text.empty()) bad_entry(entry, "empty port");
+    }
+  } else {
+    const std::size_t colon = rest.find(':');
+    server.host = std::string(rest.substr(0, colon));
+    if (colon != std::string_view::npos) {
+      port_text = rest.substr(colon + 1);
+      if (port_text.empty()) bad_entry(entry, "empty port");
+    }
+    for (char c : server.host) {
+      if (!is_host_char(c)) bad_entry(entry, "invalid character in host name");
+    }
+  }
+  if (server.host.empty()) bad_entry(entry, "empty host");
+  server.port = kMemcachedDefaultPort;
+  if (!port_text.empty()) {
+    unsigned port = 0;
+    const auto [end, error] =
+        std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+    if (error != std::errc() || end != port_text.data() + port_text.size() || port == 0 ||
+        port > 65535) {
+      bad_entry(entry, "port must be a number from 1 to 65535");
+    }
+    server.port = static_cast<std::uint16_t>(port);
+  }
+  return server;
+}
+
+}  // namespace
+
+std::vector<Server> parse_save_path(std::string_view save_path) {
+  std::vector<Server> servers;
+  std::size_t pos = 0;
+  while (pos <= save_path.size()) {
+    std::size_t comma = save_path.find(',', pos);
+    if (comma == std::string_view::npos) comma = save_path.size();
+    const std::string_view entry = trim(save_path.substr(pos, comma - pos));
+    if (!entry.empty()) servers.push_back(parse_server(entry));
+    pos = comma + 1;
+  }
+  if (servers.empty()) {
+    throw std::invalid_argument("session.save_path: no memcached server given");
+  }
+  return servers;
+}
+
+}  // namespace cppfpm::memcached
