@@ -3,8 +3,6 @@
 #include <unistd.h>
 
 #include <cstdlib>
-#include <functional>
-#include <optional>
 #include <iostream>
 #include <string_view>
 #include <variant>
@@ -12,43 +10,14 @@
 #include <spdlog/spdlog.h>
 
 #include "handlers/handler.h"
-#include "pool/child_setup.h"
-#include "pool/config.h"
 #include "pool/master.h"
 #include "server/child.h"
 #include "server/command_line.h"
+#include "server/config_check.h"
 #include "server/daemon.h"
 #include "server/listeners.h"
 #include "server/log.h"
 #include "server/reexec.h"
-
-namespace {
-
-// Loads the config; diagnostics go to `report` (stderr at start, the log on reload).
-std::optional<cppfpm::pool::Config> load(const std::string& path,
-                                         const std::function<void(const std::string&)>& report) {
-  namespace pool = cppfpm::pool;
-  if (path.empty()) return pool::default_config();
-  pool::LoadResult result = pool::load_config(path);
-  for (const auto& w : result.warnings) report("WARNING: " + w.str());
-  for (const auto& e : result.errors) report(e.str());
-  bool ok = result.ok();
-  if (ok) {
-    for (const auto& p : result.config->pools) {
-      if (std::string why = pool::check_pool_identity(p); !why.empty()) {
-        report(path + ":0: " + why);
-        ok = false;
-      }
-    }
-  }
-  if (!ok) {
-    report("ERROR: failed to load configuration file '" + path + "'");
-    return std::nullopt;
-  }
-  return std::move(result.config);
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   namespace pool = cppfpm::pool;
@@ -59,9 +28,10 @@ int main(int argc, char** argv) {
 
   const bool reexecuted = server::take_reexec_marker();
   const std::string path = server::config_path(options);
-  std::optional<pool::Config> loaded = load(path, [](const std::string& line) { std::cerr << line << "\n"; });
-  if (!loaded) return 78;  // EX_CONFIG
-  const pool::Config& config = *loaded;
+  server::ConfigCheck check = server::check_config(path);
+  server::print_config_check(check, std::cerr);
+  if (!check.config) return 78;  // EX_CONFIG
+  const pool::Config& config = *check.config;
   if (options.test) {
     std::cerr << "NOTICE: configuration file " << (config.path.empty() ? "(defaults)" : config.path)
               << " test is successful\n";
@@ -94,17 +64,10 @@ int main(int argc, char** argv) {
   master.on_reopen_logs([] { server::reopen_logs(); });
   master.on_reload([&path] {
     // Build the new configuration or keep the old one.
-    bool ok = load(path, [](const std::string& line) {
-                 constexpr std::string_view kWarning = "WARNING: ";
-                 if (line.compare(0, kWarning.size(), kWarning) == 0)
-                   spdlog::warn("{}", line.substr(kWarning.size()));
-                 else if (line.compare(0, 7, "ERROR: ") == 0)
-                   spdlog::error("{}", line.substr(7));
-                 else
-                   spdlog::error("{}", line);
-               }).has_value();
-    if (!ok) spdlog::error("reload aborted: the old configuration keeps running");
-    return ok;
+    server::ConfigCheck next = server::check_config(path);
+    server::log_config_check(next);
+    if (!next.config) spdlog::error("reload aborted: the old configuration keeps running");
+    return next.config.has_value();
   });
   int code = master.run();
   if (master.reload_requested()) server::reexec(argv, listeners.named(), master.live_children());
