@@ -27,20 +27,23 @@ void ProcessManager::reached_max_children() {
                config().pm_max_children);
 }
 
-void ProcessManager::on_child_exit(pid_t pid) {
-  bool retired = retired_.erase(pid) > 0;
-  switch (config().pm) {
+int replacements_after_exit(const PoolConfig& c, int live, bool retired) {
+  switch (c.pm) {
     case PmMode::static_:
-      spawn(config().pm_max_children - static_cast<int>(children_.count()));
-      break;
+      return c.pm_max_children - live;
     case PmMode::dynamic:
       // A child we ended for idleness is not replaced; one that died or was
       // recycled by pm.max_requests is, at once.
-      if (!retired && static_cast<int>(children_.count()) < config().pm_max_children) spawn(1);
-      break;
+      return !retired && live < c.pm_max_children ? 1 : 0;
     case PmMode::ondemand:
-      break;
+      break;  // the next waiting connection spawns one
   }
+  return 0;
+}
+
+void ProcessManager::on_child_exit(pid_t pid) {
+  bool retired = retired_.erase(pid) > 0;
+  spawn(replacements_after_exit(config(), static_cast<int>(children_.count()), retired));
 }
 
 void ProcessManager::tick() {
@@ -81,10 +84,10 @@ void ProcessManager::dynamic_tick() {
       break;
     case DynamicStep::Action::spawn:
       if (step.busy)
-        spdlog::warn(
-            "[pool {}] seems busy (you may need to increase pm.start_servers, or pm.min/max_spare_servers), "
-            "spawning {} children, there are {} idle, and {} total children",
-            config().name, step.spawn, counts.idle, total);
+        spdlog::warn("[pool {}] seems busy (you may need to increase pm.start_servers, or "
+                     "pm.min/max_spare_servers), spawning {} children, there are {} idle, and "
+                     "{} total children",
+                     config().name, step.spawn, counts.idle, total);
       spawn(step.spawn);
       break;
   }
@@ -101,13 +104,24 @@ void ProcessManager::ondemand_tick() {
   if (children_.board().counts().idle > 0) warned_max_children_ = false;
 }
 
+WaitingStep waiting_connection_step(const PoolConfig& c, int idle, int total) {
+  if (idle > 0) return WaitingStep::none;  // an idle child will take it
+  if (total >= c.pm_max_children) return WaitingStep::at_max_children;
+  return WaitingStep::spawn_one;
+}
+
 void ProcessManager::on_connection_waiting() {
-  if (children_.board().counts().idle > 0) return;
-  if (static_cast<int>(children_.count()) >= config().pm_max_children) {
-    reached_max_children();
-    return;
+  switch (waiting_connection_step(config(), children_.board().counts().idle,
+                                  static_cast<int>(children_.count()))) {
+    case WaitingStep::none:
+      break;
+    case WaitingStep::at_max_children:
+      reached_max_children();
+      break;
+    case WaitingStep::spawn_one:
+      spawn(1);
+      break;
   }
-  spawn(1);
 }
 
 }  // namespace cppfpm::pool

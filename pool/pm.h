@@ -25,6 +25,14 @@ struct DynamicStep {
 };
 DynamicStep dynamic_step(const PoolConfig& config, int idle, int total, int spawn_rate);
 
+// How many children to spawn after one exited, `live` children left;
+// `retired` when the pm itself ended it (idle).
+int replacements_after_exit(const PoolConfig& config, int live, bool retired);
+
+// ondemand: a connection waits in the backlog.
+enum class WaitingStep { none, at_max_children, spawn_one };
+WaitingStep waiting_connection_step(const PoolConfig& config, int idle, int total);
+
 class ProcessManager {
  public:
   explicit ProcessManager(PoolChildren& children) : children_(children) {}

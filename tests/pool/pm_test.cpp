@@ -73,3 +73,27 @@ TEST_CASE("pm dynamic: the spawn rate doubles while short, up to pm.max_spawn_ra
   CHECK(spawned == std::vector<int>{1, 2, 4, 8, 16, 16, 16});
   CHECK(dynamic_step(c, 63, 63, rate).busy);
 }
+
+TEST_CASE(
+    "pm: after a child exits, static refills to pm.max_children, dynamic replaces what it did not "
+    "end") {
+  PoolConfig c = dynamic_pool(5, 1, 3);
+  c.pm = PmMode::static_;
+  CHECK(replacements_after_exit(c, 4, false) == 1);
+  CHECK(replacements_after_exit(c, 2, false) == 3);
+  c.pm = PmMode::dynamic;
+  CHECK(replacements_after_exit(c, 3, false) == 1);  // crashed or pm.max_requests
+  CHECK(replacements_after_exit(c, 3, true) == 0);   // ended for idleness
+  CHECK(replacements_after_exit(c, 5, false) == 0);
+  c.pm = PmMode::ondemand;
+  CHECK(replacements_after_exit(c, 0, false) == 0);
+}
+
+TEST_CASE(
+    "pm ondemand: a waiting connection spawns one child unless one is idle or the pool is full") {
+  PoolConfig c = dynamic_pool(3, 1, 2);
+  c.pm = PmMode::ondemand;
+  CHECK(waiting_connection_step(c, 1, 2) == WaitingStep::none);
+  CHECK(waiting_connection_step(c, 0, 2) == WaitingStep::spawn_one);
+  CHECK(waiting_connection_step(c, 0, 3) == WaitingStep::at_max_children);
+}
