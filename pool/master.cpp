@@ -107,7 +107,9 @@ void Master::begin_stop(State state) {
   for (pid_t pid : old_children_) ::kill(pid, stop_signal_);
 }
 
-// QUIT -> TERM -> KILL, paced by process_control_timeout (fast stop: 1 s).
+// QUIT -> TERM -> KILL, one step per process_control_timeout. Without a
+// timeout (0) a graceful stop waits for its children, and a fast stop
+// sends KILL after 1 s.
 void Master::escalate() {
   if (state_ == State::normal) return;
   ++ticks_in_state_;

@@ -2,8 +2,9 @@
 // The master process: serves no request, keeps each pool's children as its
 // pm says, and carries out the operator's signals (php-fpm's
 // fpm_process_ctl). Signal handlers only set flags; the master sleeps in
-// ppoll() with those signals unblocked (sigsuspend() plus the listening
-// sockets of ondemand pools) and acts on the flags.
+// ppoll() with those signals unblocked, also woken by the listening sockets
+// of ondemand pools and by the children's catch_workers_output pipes, and
+// acts on the flags.
 #include <functional>
 #include <memory>
 #include <set>

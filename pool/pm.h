@@ -9,6 +9,30 @@
 
 namespace cppfpm::pool {
 
+// The once-a-second decision of pm = dynamic, apart from its effects so that
+// it is tested without processes. `idle` and `total` count children.
+struct DynamicStep {
+  enum class Action {
+    retire_longest_idle,  // more idle children than pm.max_spare_servers
+    steady,               // enough idle children
+    at_max_children,      // short of idle ones, but pm.max_children reached
+    spawn,                // short of idle ones: spawn `spawn` children
+  };
+  Action action = Action::steady;
+  int spawn = 0;
+  int next_spawn_rate = 1;  // doubles while short, up to pm.max_spawn_rate
+  bool busy = false;        // php-fpm's "seems busy" warning is due
+};
+DynamicStep dynamic_step(const PoolConfig& config, int idle, int total, int spawn_rate);
+
+// How many children to spawn after one exited, `live` children left;
+// `retired` when the pm itself ended it (idle).
+int replacements_after_exit(const PoolConfig& config, int live, bool retired);
+
+// ondemand: a connection waits in the backlog.
+enum class WaitingStep { none, at_max_children, spawn_one };
+WaitingStep waiting_connection_step(const PoolConfig& config, int idle, int total);
+
 class ProcessManager {
  public:
   explicit ProcessManager(PoolChildren& children) : children_(children) {}

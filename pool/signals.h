@@ -1,6 +1,6 @@
 #pragma once
 // The master's signals. Handlers only set flags; the master loop sleeps in
-// sigsuspend() and acts on them (php-fpm's SIGINT/TERM fast stop, QUIT
+// ppoll() with them unblocked and acts on them (php-fpm's SIGINT/TERM fast stop, QUIT
 // graceful stop, USR1 reopen logs, USR2 reload; CHLD reap; ALRM the
 // once-a-second maintenance tick).
 #include <csignal>
@@ -18,7 +18,7 @@ struct SignalFlags {
 
 SignalFlags& signal_flags();
 
-// Blocks the master's signals (delivered only inside sigsuspend) and
+// Blocks the master's signals (delivered only inside ppoll()) and
 // installs the flag-setting handlers. Returns the mask to wait with.
 sigset_t install_master_signals();
 // Starts the 1 s maintenance timer (setitimer, SIGALRM).
