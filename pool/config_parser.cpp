@@ -12,6 +12,8 @@
 #include <mutex>
 #include <optional>
 
+#include "server/text/strings.h"
+
 namespace cppfpm::pool {
 
 namespace {
@@ -102,7 +104,7 @@ struct FileReader {
   std::string digest(std::string_view raw) {
     if (!raw.empty() && raw.back() == '\r') raw.remove_suffix(1);
     if (line == 1 && raw.substr(0, 3) == "\xEF\xBB\xBF") raw.remove_prefix(3);
-    raw = trim(raw);
+    raw = text::trim(raw);
     if (raw.empty() || is_comment_start(raw.front())) return {};
     if (raw.find('\0') != std::string_view::npos) {
       return malformed("the line contains a NUL byte");
@@ -121,12 +123,12 @@ struct FileReader {
     if (close == std::string_view::npos) {
       return malformed("unterminated section header " + std::string(raw) + "; add the closing ']'");
     }
-    std::string_view rest = trim(raw.substr(close + 1));
+    std::string_view rest = text::trim(raw.substr(close + 1));
     if (!rest.empty() && rest.front() != ';') {
       return malformed("unexpected text '" + std::string(rest) + "' after section header " +
                        std::string(raw.substr(0, close + 1)));
     }
-    std::string_view name = trim(raw.substr(1, close - 1));
+    std::string_view name = text::trim(raw.substr(1, close - 1));
     if (name.empty()) return malformed("empty section name []; name the pool, e.g. [www]");
     parser.on_section_line(name, here());
     return {};
@@ -137,7 +139,7 @@ struct FileReader {
     if (equals == std::string_view::npos) {
       return malformed("expected 'name = value' or '[section]', found '" + std::string(raw) + "'");
     }
-    std::string_view key = trim(raw.substr(0, equals));
+    std::string_view key = text::trim(raw.substr(0, equals));
     if (key.empty()) return malformed("missing setting name before '='");
     if (key.find_first_of(":;\"' \t") != std::string_view::npos) {
       return malformed("malformed setting name '" + std::string(key) + "'");
@@ -145,10 +147,10 @@ struct FileReader {
     std::string_view value = raw.substr(equals + 1);
     ValueExtent extent = find_value_extent(value);
     if (extent.unterminated_quote) {
-      return malformed(std::string(key) + " = " + std::string(trim(value)) +
+      return malformed(std::string(key) + " = " + std::string(text::trim(value)) +
                        " has an unterminated quoted string; add the closing quote");
     }
-    value = trim(value.substr(0, extent.end));
+    value = text::trim(value.substr(0, extent.end));
     std::string out;
     out.reserve(key.size() + 1 + value.size());
     out.append(key).append("=").append(value);

@@ -8,6 +8,7 @@
 
 #include "pool/config_builder.h"
 #include "pool/config_setters.h"
+#include "server/text/strings.h"
 
 namespace cppfpm::pool {
 
@@ -15,13 +16,8 @@ namespace {
 
 using namespace setters;
 
-bool all_digits(std::string_view text) {
-  return !text.empty() &&
-         std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
-}
-
 std::string check_port(std::string_view port) {
-  if (!all_digits(port) || port.size() > 5 || std::stoi(std::string(port)) < 1 ||
+  if (!text::all_digits(port) || port.size() > 5 || std::stoi(std::string(port)) < 1 ||
       std::stoi(std::string(port)) > 65535) {
     return "has a bad port '" + std::string(port) + "'; ports go from 1 to 65535";
   }
@@ -33,7 +29,7 @@ std::string check_port(std::string_view port) {
 // A listen address: host:port, a bare port, or a unix socket path.
 std::string check_listen_address(const std::string& value) {
   if (value.empty()) return "must not be empty; use host:port, a port, or a socket path";
-  if (all_digits(value)) {
+  if (text::all_digits(value)) {
     if (std::string why = check_port(value); !why.empty()) return why;
   } else if (value.front() != '/') {
     std::size_t colon = value.rfind(':');

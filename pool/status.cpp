@@ -1,6 +1,8 @@
 #include "pool/status.h"
 
 #include "pool/status_escape.h"
+#include "server/text/html.h"
+#include "server/text/query_string.h"
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -143,7 +145,9 @@ std::string time_field(Format f, std::int64_t unix_time) {
 
 std::string text_field(Format f, std::string_view value) {
   if (f == Format::json) return json_text(value);
-  if (f == Format::xml || f == Format::html) return html_text(value);
+  // htmlspecialchars() with ENT_COMPAT, as php-fpm applies to the query
+  // for ?xml and ?html; used for every text field so markup stays markup.
+  if (f == Format::xml || f == Format::html) return text::html_escape(value, text::Quotes::compat);
   return std::string(value);
 }
 
@@ -350,27 +354,6 @@ std::string render_openmetrics(const StatusSnapshot& s) {
   return out + "# EOF\n";
 }
 
-std::string percent_decoded(std::string_view s) {
-  auto hex = [](char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  std::string out;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '+') {
-      out += ' ';
-    } else if (s[i] == '%' && i + 2 < s.size() && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
-      out += static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2]));
-      i += 2;
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
-
 }  // namespace
 
 StatusSnapshot take_snapshot(Scoreboard& board, const std::string& pool, std::string_view pm,
@@ -403,20 +386,12 @@ StatusSnapshot take_snapshot(Scoreboard& board, const std::string& pool, std::st
 }
 
 StatusQuery parse_status_query(std::string_view query_string) {
-  bool html = false, xml = false, json = false, openmetrics = false;
+  // php-fpm asks whether $_GET has the key, whatever its value ("full[]=1" too).
+  const text::QueryValue get = text::parse_query_string(query_string);
+  const bool html = get.find("html"), xml = get.find("xml"), json = get.find("json"),
+             openmetrics = get.find("openmetrics");
   StatusQuery q;
-  while (!query_string.empty()) {
-    std::size_t amp = query_string.find('&');
-    std::string_view pair = query_string.substr(0, amp);
-    query_string = amp == std::string_view::npos ? "" : query_string.substr(amp + 1);
-    std::string key = percent_decoded(pair.substr(0, pair.find('=')));
-    key = key.substr(0, key.find('['));  // PHP reads "full[]" as the key "full"
-    if (key == "full") q.full = true;
-    if (key == "html") html = true;
-    if (key == "xml") xml = true;
-    if (key == "json") json = true;
-    if (key == "openmetrics") openmetrics = true;
-  }
+  q.full = get.find("full") != nullptr;
   // php-fpm's precedence when several are given.
   q.format = html          ? Format::html
              : xml         ? Format::xml

@@ -13,16 +13,14 @@
 #include <memory>
 #include <stdexcept>
 
+#include "server/text/strings.h"
+
 namespace cppfpm::server {
 namespace {
 
 [[noreturn]] void fail(const std::string& call, const std::string& what) {
   throw std::runtime_error(call + " failed for " + what + ": " + std::strerror(errno) + " (" +
                            std::to_string(errno) + ")");
-}
-
-bool all_digits(const std::string& s) {
-  return !s.empty() && s.find_first_not_of("0123456789") == std::string::npos;
 }
 
 }  // namespace
@@ -55,7 +53,7 @@ std::optional<ListenAddress> parse_listen(const std::string& spec, std::string& 
       a.host = a.host.substr(1, a.host.size() - 2);
     if (a.host == "*") a.host.clear();
   }
-  if (!all_digits(port) || port.size() > 5 || std::stoi(port) < 1 || std::stoi(port) > 65535) {
+  if (!text::all_digits(port) || port.size() > 5 || std::stoi(port) < 1 || std::stoi(port) > 65535) {
     error = "invalid port in listen address '" + spec + "'";
     return std::nullopt;
   }
