@@ -1,5 +1,6 @@
-// Pages for the test suites only, registered when the environment has
-// CPPFPM_TEST_PAGES=1: a page that takes as long as asked, to exercise
+// Pages for the test suites only: compiled with the CMake option
+// CPPFPM_TEST_PAGES (never in a release build), registered when the
+// environment has CPPFPM_TEST_PAGES=1: a page that takes as long as asked, to exercise
 // request_terminate_timeout, the slowlog and the pm under load.
 #include <algorithm>
 #include <chrono>
