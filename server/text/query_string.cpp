@@ -119,14 +119,17 @@ QueryValue& QueryValue::set(std::string key, QueryValue value) {
 }
 
 QueryValue* QueryValue::append(QueryValue value) {
-  // An array without integer keys starts at 0; after the key n comes n + 1
-  // (PHP 8.3+ and this PHP 8.2 alike count on from a negative key).
+  // An array without integer keys starts at 0; after the largest integer
+  // key n comes n + 1, a negative n included (measured on PHP 8.2). That
+  // key is new by construction, so no lookup is needed.
   std::int64_t next = 0;
   if (max_int_key_) {
     if (*max_int_key_ == INT64_MAX) return nullptr;
     next = *max_int_key_ + 1;
   }
-  return &set(std::to_string(next), std::move(value));
+  max_int_key_ = next;
+  entries_.emplace_back(std::to_string(next), std::move(value));
+  return &entries_.back().second;
 }
 
 void QueryValue::erase(std::string_view key) {
