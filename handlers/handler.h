@@ -20,9 +20,12 @@ struct Route {
 
 // The pages this build serves (handlers/registry.cpp).
 std::vector<Route> builtin_routes();
-// Test-only pages (handlers/test_pages.cpp), served when CPPFPM_TEST_PAGES=1:
-// /__test/sleep?ms=N answers after N milliseconds.
+#ifdef CPPFPM_TEST_PAGES
+// Test-only pages (handlers/test_pages.cpp), built only with the CMake
+// option CPPFPM_TEST_PAGES and served when the environment has
+// CPPFPM_TEST_PAGES=1: /__test/sleep?ms=N answers after N milliseconds.
 std::vector<Route> test_routes();
+#endif
 
 void set_session(const server::Request&, server::Response&, Context&);
 void show_session(const server::Request&, server::Response&, Context&);

@@ -9,6 +9,8 @@
 #include <spdlog/spdlog.h>
 
 #include "handlers/query_cache.h"
+#include "server/text/html.h"
+#include "server/text/query_string.h"
 
 namespace cppfpm::handlers {
 namespace {
@@ -17,45 +19,6 @@ constexpr std::uint64_t kMaxId = 4294967295;  // the column is INT UNSIGNED
 // SOCI hands DECIMAL over as a double; as text the price keeps its cents.
 constexpr const char* kItemQuery =
     "SELECT id, name, CAST(price AS CHAR) AS price, stock FROM cppfpm_demo.items WHERE id = :id";
-
-int hex_digit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// application/x-www-form-urlencoded, as PHP decodes $_GET values.
-std::string url_decode(std::string_view text) {
-  std::string out;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '+') {
-      out += ' ';
-    } else if (text[i] == '%' && i + 2 < text.size() && hex_digit(text[i + 1]) >= 0 &&
-               hex_digit(text[i + 2]) >= 0) {
-      out += static_cast<char>(hex_digit(text[i + 1]) * 16 + hex_digit(text[i + 2]));
-      i += 2;
-    } else {
-      out += text[i];
-    }
-  }
-  return out;
-}
-
-// The last `id=` of the query string (PHP's $_GET keeps the last one).
-std::optional<std::string> id_param(std::string_view query) {
-  std::optional<std::string> found;
-  std::size_t pos = 0;
-  while (pos <= query.size()) {
-    std::size_t end = query.find('&', pos);
-    if (end == std::string_view::npos) end = query.size();
-    std::string_view item = query.substr(pos, end - pos);
-    if (item == "id" || item.starts_with("id="))
-      found = url_decode(item.size() > 2 ? item.substr(3) : "");
-    pos = end + 1;
-  }
-  return found;
-}
 
 // Decimal digits only (leading zeros allowed), 1..kMaxId.
 std::optional<std::uint64_t> parse_id(std::string_view text) {
@@ -67,45 +30,20 @@ std::optional<std::uint64_t> parse_id(std::string_view text) {
   return id;
 }
 
-std::string html_escape(std::string_view text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#039;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
-
 void bad_request(server::Response& response, std::string_view why) {
   response.status = 400;
   response.write(
-      "<h1>400 Bad Request</h1><p>" + html_escape(why) +
+      "<h1>400 Bad Request</h1><p>" + text::html_escape(why, text::Quotes::both) +
       ": id must be a whole number from 1 to 4294967295, as in /queryCache.php?id=1</p>");
 }
 
 }  // namespace
 
 void query_cache(const server::Request& request, server::Response& response, Context& ctx) {
-  auto text = id_param(request.query_string());
-  if (!text) return bad_request(response, "no id given");
-  auto id = parse_id(*text);
+  // $_GET['id']: the last id= wins, and id[]= is no id.
+  auto given = text::parse_query_string(request.query_string()).string_at("id");
+  if (!given) return bad_request(response, "no id given");
+  auto id = parse_id(*given);
   if (!id) return bad_request(response, "bad id");
 
   sql::CachedResult item;
@@ -132,8 +70,10 @@ void query_cache(const server::Request& request, server::Response& response, Con
   const sql::Row& row = item.result.rows.front();
   std::string body = "<table>";
   for (std::size_t i = 0; i < item.result.columns.size() && i < row.size(); ++i) {
-    body += "<tr><th>" + html_escape(item.result.columns[i]) + "</th><td>" +
-            (row[i] ? html_escape(*row[i]) : std::string("NULL")) + "</td></tr>";
+    body += "<tr><th>" + text::html_escape(item.result.columns[i], text::Quotes::both) +
+            "</th><td>" +
+            (row[i] ? text::html_escape(*row[i], text::Quotes::both) : std::string("NULL")) +
+            "</td></tr>";
   }
   body += "</table>";
   response.write(body);

@@ -1,5 +1,6 @@
-// Pages for the test suites only, registered when the environment has
-// CPPFPM_TEST_PAGES=1: a page that takes as long as asked, to exercise
+// Pages for the test suites only: compiled with the CMake option
+// CPPFPM_TEST_PAGES (never in a release build), registered when the
+// environment has CPPFPM_TEST_PAGES=1: a page that takes as long as asked, to exercise
 // request_terminate_timeout, the slowlog and the pm under load.
 #include <algorithm>
 #include <chrono>
@@ -10,27 +11,21 @@
 #include <thread>
 
 #include "handlers/handler.h"
+#include "server/text/query_string.h"
 #include "session/session.h"
 
 namespace cppfpm::handlers {
 namespace {
 
+// $_GET[name] read as PHP's (int) would, for the page's small numbers.
 long query_number(std::string_view query, std::string_view name, long fallback) {
-  std::size_t pos = 0;
-  while (pos < query.size()) {
-    auto end = query.find('&', pos);
-    if (end == std::string_view::npos) end = query.size();
-    std::string_view item = query.substr(pos, end - pos);
-    if (item.size() > name.size() && item.substr(0, name.size()) == name && item[name.size()] == '=') {
-      try {
-        return std::stol(std::string(item.substr(name.size() + 1)));
-      } catch (const std::exception&) {
-        return fallback;
-      }
-    }
-    pos = end + 1;
+  auto value = text::parse_query_string(query).string_at(name);
+  if (!value) return fallback;
+  try {
+    return std::stol(*value);
+  } catch (const std::exception&) {
+    return fallback;
   }
-  return fallback;
 }
 
 void sleep_page(const server::Request& request, server::Response& response, Context&) {

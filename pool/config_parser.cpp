@@ -1,7 +1,6 @@
 #include "pool/config_parser.h"
 
 #include <glob.h>
-#include <ini.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -9,8 +8,9 @@
 #include <cstring>
 #include <filesystem>
 #include <memory>
-#include <mutex>
 #include <optional>
+
+#include "server/text/strings.h"
 
 namespace cppfpm::pool {
 
@@ -19,36 +19,10 @@ namespace {
 // An include chain this deep is a loop through different paths or a mistake.
 constexpr std::size_t kMaxIncludeDepth = 16;
 
-// Debian's inih exposes its options as process-wide variables. php-fpm's
-// syntax needs inline comments off (find_value_extent strips them knowing
-// about quotes) and continuation lines off (indentation means nothing in
-// php-fpm files). Loads are serialised so the swap is safe.
-class InihOptions {
- public:
-  InihOptions() : lock_(mutex()) {
-    saved_inline_ = ini_allow_inline_comments;
-    saved_multiline_ = ini_allow_multiline;
-    saved_stop_ = ini_stop_on_first_error;
-    ini_allow_inline_comments = false;
-    ini_allow_multiline = false;
-    ini_stop_on_first_error = false;
-  }
-  ~InihOptions() {
-    ini_allow_inline_comments = saved_inline_;
-    ini_allow_multiline = saved_multiline_;
-    ini_stop_on_first_error = saved_stop_;
-  }
-  InihOptions(const InihOptions&) = delete;
-  InihOptions& operator=(const InihOptions&) = delete;
-
- private:
-  static std::mutex& mutex() {
-    static std::mutex m;
-    return m;
-  }
-  std::lock_guard<std::mutex> lock_;
-  bool saved_inline_, saved_multiline_, saved_stop_;
-};
+// The longest "key=value" (inline comment and blanks removed) a line may
+// hold: the limit of the inih build that read these files before (its
+// 200-byte line buffer less "\n\0"), kept so that the same files load.
+constexpr std::size_t kMaxSettingLength = 198;
 
 struct FileCloser {
   void operator()(std::FILE* f) const { std::fclose(f); }
@@ -86,7 +60,9 @@ bool is_comment_start(char c) {
   return c == ';' || c == '#';
 }
 
-// The state of one file being fed to inih line by line.
+// One file read line by line: blank lines and comments skipped, section
+// headers and settings checked and handed to the parser, every malformed
+// line reported at its number.
 struct FileReader {
   ConfigParser& parser;
   std::string_view text;
@@ -96,48 +72,50 @@ struct FileReader {
 
   Location here() const { return {name, line}; }
 
-  // Checks one physical line and returns what inih should see: "" for
-  // nothing (blank, comment, section header, or a line already reported as
-  // malformed), else a clean "key=value" with the inline comment removed.
-  std::string digest(std::string_view raw) {
+  bool next_line() {
+    if (pos >= text.size()) return false;
+    std::size_t newline = text.find('\n', pos);
+    std::size_t stop = newline == std::string_view::npos ? text.size() : newline;
+    std::string_view raw = text.substr(pos, stop - pos);
+    pos = newline == std::string_view::npos ? text.size() : newline + 1;
+    ++line;
+    read(raw);
+    return true;
+  }
+
+  void read(std::string_view raw) {
     if (!raw.empty() && raw.back() == '\r') raw.remove_suffix(1);
     if (line == 1 && raw.substr(0, 3) == "\xEF\xBB\xBF") raw.remove_prefix(3);
-    raw = trim(raw);
-    if (raw.empty() || is_comment_start(raw.front())) return {};
-    if (raw.find('\0') != std::string_view::npos) {
-      return malformed("the line contains a NUL byte");
-    }
+    raw = text::trim(raw);
+    if (raw.empty() || is_comment_start(raw.front())) return;
+    if (raw.find('\0') != std::string_view::npos) return malformed("the line contains a NUL byte");
     if (raw.front() == '[') return section(raw);
-    return setting(raw);
+    setting(raw);
   }
 
-  std::string malformed(std::string message) {
-    parser.diagnostics().error(here(), std::move(message));
-    return {};
-  }
+  void malformed(std::string message) { parser.diagnostics().error(here(), std::move(message)); }
 
-  std::string section(std::string_view raw) {
+  void section(std::string_view raw) {
     std::size_t close = raw.find(']');
     if (close == std::string_view::npos) {
       return malformed("unterminated section header " + std::string(raw) + "; add the closing ']'");
     }
-    std::string_view rest = trim(raw.substr(close + 1));
+    std::string_view rest = text::trim(raw.substr(close + 1));
     if (!rest.empty() && rest.front() != ';') {
       return malformed("unexpected text '" + std::string(rest) + "' after section header " +
                        std::string(raw.substr(0, close + 1)));
     }
-    std::string_view name = trim(raw.substr(1, close - 1));
+    std::string_view name = text::trim(raw.substr(1, close - 1));
     if (name.empty()) return malformed("empty section name []; name the pool, e.g. [www]");
     parser.on_section_line(name, here());
-    return {};
   }
 
-  std::string setting(std::string_view raw) {
+  void setting(std::string_view raw) {
     std::size_t equals = raw.find('=');
     if (equals == std::string_view::npos) {
       return malformed("expected 'name = value' or '[section]', found '" + std::string(raw) + "'");
     }
-    std::string_view key = trim(raw.substr(0, equals));
+    std::string_view key = text::trim(raw.substr(0, equals));
     if (key.empty()) return malformed("missing setting name before '='");
     if (key.find_first_of(":;\"' \t") != std::string_view::npos) {
       return malformed("malformed setting name '" + std::string(key) + "'");
@@ -145,63 +123,25 @@ struct FileReader {
     std::string_view value = raw.substr(equals + 1);
     ValueExtent extent = find_value_extent(value);
     if (extent.unterminated_quote) {
-      return malformed(std::string(key) + " = " + std::string(trim(value)) +
+      return malformed(std::string(key) + " = " + std::string(text::trim(value)) +
                        " has an unterminated quoted string; add the closing quote");
     }
-    value = trim(value.substr(0, extent.end));
-    std::string out;
-    out.reserve(key.size() + 1 + value.size());
-    out.append(key).append("=").append(value);
-    return out;
+    value = text::trim(value.substr(0, extent.end));
+    if (const std::size_t length = key.size() + 1 + value.size(); length > kMaxSettingLength) {
+      return malformed("the line is too long (" + std::to_string(length) +
+                       " characters without its comment; the limit is " +
+                       std::to_string(kMaxSettingLength) + ")");
+    }
+    parser.on_setting_line(key, value, here());
   }
 };
-
-// inih's ini_reader: hands over one digested line per call, so inih's line
-// count and ours stay equal.
-char* read_line(char* buffer, int size, void* stream) {
-  auto& reader = *static_cast<FileReader*>(stream);
-  if (reader.pos >= reader.text.size()) return nullptr;
-  std::size_t newline = reader.text.find('\n', reader.pos);
-  std::size_t stop = newline == std::string_view::npos ? reader.text.size() : newline;
-  std::string_view raw = reader.text.substr(reader.pos, stop - reader.pos);
-  reader.pos = newline == std::string_view::npos ? reader.text.size() : newline + 1;
-  ++reader.line;
-
-  std::string line = reader.digest(raw);
-  // `size` is inih's ini_max_line, fixed when the library was built; the
-  // line and its "\n\0" must fit or inih would split it silently.
-  if (line.size() + 2 > static_cast<std::size_t>(size)) {
-    reader.malformed("the line is too long (" + std::to_string(line.size()) +
-                     " characters without its comment; the limit is " + std::to_string(size - 2) +
-                     ")");
-    line.clear();
-  }
-  std::memcpy(buffer, line.data(), line.size());
-  buffer[line.size()] = '\n';
-  buffer[line.size() + 1] = '\0';
-  return buffer;
-}
-
-// Sections are tracked by ConfigParser, not inih: an included file goes on
-// in the includer's section, and inih does not report empty sections.
-int on_ini_entry(void* user, const char* /*section*/, const char* key, const char* value) {
-  auto& reader = *static_cast<FileReader*>(user);
-  reader.parser.on_setting_line(key, value == nullptr ? "" : value, reader.here());
-  return 1;
-}
-
-bool has_error_at(const Diagnostics& diagnostics, const Location& where) {
-  return std::any_of(
-      diagnostics.errors.begin(), diagnostics.errors.end(),
-      [&](const Diagnostic& d) { return d.file == where.file && d.line == where.line; });
-}
 
 struct GlobFree {
   void operator()(glob_t* g) const { globfree(g); }
 };
 
-// glob(3)'s error callback takes no user pointer; loads are serialised
-// (InihOptions), so one slot per thread is enough.
+// glob(3)'s error callback takes no user pointer; a load runs on one
+// thread, so one slot per thread is enough.
 struct GlobFailure {
   std::string path;
   int error = 0;
@@ -242,21 +182,15 @@ bool ConfigParser::parse_file(const std::string& path) {
 }
 
 void ConfigParser::parse_text(std::string_view text, const std::string& name) {
-  InihOptions options;
   top_level_lines_ = parse(text, name);
 }
 
 int ConfigParser::parse(std::string_view text, const std::string& name) {
   open_files_.push_back(canonical_name(name));
   FileReader reader{*this, text, name};
-  int result = ini_parse_stream(read_line, &reader, on_ini_entry, &reader);
-  open_files_.pop_back();
-  // Every malformed line is caught by FileReader first; this is a backstop.
-  if (result > 0 && !has_error_at(diagnostics_, {name, result})) {
-    diagnostics_.error({name, result}, "syntax error");
-  } else if (result == -2) {
-    diagnostics_.error({name, reader.line}, "out of memory while parsing");
+  while (reader.next_line()) {
   }
+  open_files_.pop_back();
   return reader.line;
 }
 
@@ -265,17 +199,19 @@ void ConfigParser::on_section_line(std::string_view name, const Location& where)
   sink_.on_section(section_, where);
 }
 
-void ConfigParser::on_setting_line(const char* key, const char* value, const Location& where) {
+void ConfigParser::on_setting_line(std::string_view key, std::string_view value,
+                                   const Location& where) {
   Parsed<std::string> decoded = decode_value(value, env_);
   if (!decoded.ok()) {
-    diagnostics_.error(where, std::string(key) + " = " + value + " " + decoded.error);
+    diagnostics_.error(where,
+                       std::string(key) + " = " + std::string(value) + " " + decoded.error);
     return;
   }
-  if (std::strcmp(key, "include") == 0) {
+  if (key == "include") {
     include(decoded.value, where);
     return;
   }
-  sink_.on_setting(section_, key, decoded.value, where);
+  sink_.on_setting(section_, std::string(key), decoded.value, where);
 }
 
 void ConfigParser::include(const std::string& pattern, const Location& where) {

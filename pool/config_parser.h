@@ -1,6 +1,6 @@
 #pragma once
-// Reading php-fpm config files with inih: physical lines, sections,
-// `include=` and value syntax. What the settings mean is ConfigSink's job.
+// Reading php-fpm config files: physical lines, sections, `include=` and
+// value syntax, each malformed line reported at FILE:LINE. What the settings mean is ConfigSink's job.
 #include <string>
 #include <string_view>
 #include <vector>
@@ -44,9 +44,9 @@ class ConfigParser {
   // Lines in the top-level file, for findings about the file as a whole.
   int top_level_lines() const { return top_level_lines_; }
 
-  // inih calls back into these through its C interface.
+  // What each line of a file turns out to be.
   void on_section_line(std::string_view name, const Location& where);
-  void on_setting_line(const char* key, const char* value, const Location& where);
+  void on_setting_line(std::string_view key, std::string_view value, const Location& where);
   Diagnostics& diagnostics() { return diagnostics_; }
 
  private:

@@ -8,6 +8,7 @@
 
 #include "pool/config_builder.h"
 #include "pool/config_setters.h"
+#include "server/fastcgi/listen_address.h"
 
 namespace cppfpm::pool {
 
@@ -15,38 +16,11 @@ namespace {
 
 using namespace setters;
 
-bool all_digits(std::string_view text) {
-  return !text.empty() &&
-         std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
-}
-
-std::string check_port(std::string_view port) {
-  if (!all_digits(port) || port.size() > 5 || std::stoi(std::string(port)) < 1 ||
-      std::stoi(std::string(port)) > 65535) {
-    return "has a bad port '" + std::string(port) + "'; ports go from 1 to 65535";
-  }
-  return {};
-}
-
-// php-fpm's forms: "host:port", "[ipv6]:port", "port" (every address), or
-// anything else as a unix socket path.
-// A listen address: host:port, a bare port, or a unix socket path.
+// The one parser the master opens the socket with (server/fastcgi).
 std::string check_listen_address(const std::string& value) {
-  if (value.empty()) return "must not be empty; use host:port, a port, or a socket path";
-  if (all_digits(value)) {
-    if (std::string why = check_port(value); !why.empty()) return why;
-  } else if (value.front() != '/') {
-    std::size_t colon = value.rfind(':');
-    if (colon != std::string::npos) {
-      std::string_view host = std::string_view(value).substr(0, colon);
-      if (host.empty()) return "has no host before ':'; write 127.0.0.1:9000 or just 9000";
-      if (host.front() == '[' && host.back() != ']') return "has an unclosed '[' in the address";
-      if (std::string why = check_port(std::string_view(value).substr(colon + 1)); !why.empty()) {
-        return why;
-      }
-    }
-  }
-  return {};
+  std::string why;
+  server::parse_listen(value, why);
+  return why;
 }
 
 std::string set_listen(PoolConfig& pool, const std::string& value) {

@@ -1,11 +1,11 @@
 // session.* settings with PHP's names and checks, however they are
 // written: `session.X`, `php_value[session.X]`, `php_admin_flag[session.X]`.
 #include <algorithm>
-#include <cctype>
 #include <map>
 
 #include "pool/config_builder.h"
 #include "pool/config_setters.h"
+#include "server/text/strings.h"
 
 namespace cppfpm::pool {
 
@@ -14,18 +14,11 @@ namespace {
 using namespace setters;
 using session::Settings;
 
-std::string lowercase(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
 // PHP refuses names that are empty, all digits, or that would break the
 // Cookie header.
 std::string set_name(Settings& settings, const std::string& value) {
   if (value.empty()) return "must not be empty";
-  if (std::all_of(value.begin(), value.end(), [](unsigned char c) { return std::isdigit(c); })) {
+  if (text::all_digits(value)) {
     return "must contain a letter";
   }
   if (value.find_first_of("=,; \t\r\n\v\f") != std::string::npos) {
@@ -36,7 +29,7 @@ std::string set_name(Settings& settings, const std::string& value) {
 }
 
 std::string set_samesite(Settings& settings, const std::string& value) {
-  std::string word = lowercase(value);
+  std::string word = text::lower(value);
   if (!word.empty() && word != "strict" && word != "lax" && word != "none") {
     return "is not a SameSite value; use Strict, Lax, None or nothing";
   }
@@ -75,7 +68,7 @@ std::string set_key_prefix(Settings& settings, const std::string& value) {
 }
 
 std::string set_lock_key_style(Settings& settings, const std::string& value) {
-  const std::string style = lowercase(value);
+  const std::string style = text::lower(value);
   if (style != "memcache" && style != "memcached") {
     return "is not a lock key style; use memcache (<id>.lock) or memcached (lock.<id>)";
   }
@@ -132,7 +125,7 @@ const std::map<std::string, Setter<Settings>, std::less<>>& session_keys() {
 // pecl-memcache calls itself "memcache", php-memcached "memcached"; both
 // mean the shared memcached store here.
 std::string set_save_handler(PoolDraft& pool, const std::string& value, bool& files) {
-  std::string handler = lowercase(value);
+  std::string handler = text::lower(value);
   files = handler == "files";
   if (handler == "memcache" || handler == "memcached") {
     pool.config.session_save_handler = "memcached";
@@ -157,7 +150,7 @@ void apply_session_setting(PoolDraft& pool, std::string_view name, const std::st
     // Written as a PHP ini setting, "memcached" names the php-memcached
     // extension (pecl-memcache is "memcache"); cppfpm's own key means the
     // store, in pecl-memcache's layout, as the seed uses it.
-    pool.php_memcached_handler = written.rfind("php_", 0) == 0 && lowercase(value) == "memcached";
+    pool.php_memcached_handler = written.rfind("php_", 0) == 0 && text::lower(value) == "memcached";
     if (files) {
       diagnostics.warning(where, pool.prefix() + written +
                                      " = files is not supported; keeping session.save_handler = " +

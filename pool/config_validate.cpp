@@ -3,10 +3,19 @@
 #include <map>
 
 #include "pool/config_builder.h"
+#include "server/fastcgi/listen_address.h"
 
 namespace cppfpm::pool {
 
 namespace {
+
+// The socket a listen value names, so "9000", "*:9000" and "0.0.0.0:9000"
+// compare equal; a value that does not parse has been reported already.
+std::string socket_of(const std::string& listen) {
+  std::string error;
+  auto address = server::parse_listen(listen, error);
+  return address ? address->str() : listen;
+}
 
 std::string count(std::string_view key, int value) {
   return std::string(key) + " (" + std::to_string(value) + ")";
@@ -77,7 +86,7 @@ void validate_pool(PoolDraft& pool, Diagnostics& diagnostics) {
                             "with " + count("pm.max_children", c.pm_max_children) +
                             " a session is lost when another child answers");
   }
-  if (!c.pm_status_listen.empty() && c.pm_status_listen == c.listen) {
+  if (!c.pm_status_listen.empty() && socket_of(c.pm_status_listen) == socket_of(c.listen)) {
     diagnostics.error(pool.where({"pm.status_listen"}),
                       p + "pm.status_listen = " + c.pm_status_listen +
                           " is the pool's own listen address; give it another one");
@@ -107,7 +116,7 @@ void validate_pools(std::vector<PoolDraft>& pools, Diagnostics& diagnostics) {
   std::map<std::string, const PoolDraft*> listeners;
   for (PoolDraft& pool : pools) {
     validate_pool(pool, diagnostics);
-    auto [first, fresh] = listeners.emplace(pool.config.listen, &pool);
+    auto [first, fresh] = listeners.emplace(socket_of(pool.config.listen), &pool);
     if (!fresh) {
       diagnostics.error(pool.where({"listen"}), pool.prefix() + "listen = " + pool.config.listen +
                                                     " is already the address of pool " +

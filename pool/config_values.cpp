@@ -6,23 +6,14 @@
 #include <cstdlib>
 #include <limits>
 
+#include "server/text/strings.h"
+
 namespace cppfpm::pool {
 
 namespace {
 
-bool is_blank(char c) {
-  return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
-}
-
 bool is_variable_char(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_';
-}
-
-std::string lowercase(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
 }
 
 // Splits "123abc" into the leading digits and the rest.
@@ -136,12 +127,6 @@ class ValueDecoder {
 
 }  // namespace
 
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && is_blank(text.front())) text.remove_prefix(1);
-  while (!text.empty() && is_blank(text.back())) text.remove_suffix(1);
-  return text;
-}
-
 ValueExtent find_value_extent(std::string_view text) {
   char quote = 0;
   for (std::size_t i = 0; i < text.size(); ++i) {
@@ -185,14 +170,14 @@ std::string substitute_pool_name(std::string_view value, std::string_view pool) 
 }
 
 Parsed<bool> parse_bool(std::string_view text) {
-  std::string word = lowercase(trim(text));
+  std::string word = text::lower(text::trim(text));
   if (word == "yes" || word == "on" || word == "true" || word == "1") return {true, {}};
   if (word == "no" || word == "off" || word == "false" || word == "0") return {false, {}};
   return {false, "is not a boolean; use yes or no"};
 }
 
 Parsed<long long> parse_integer(std::string_view text) {
-  text = trim(text);
+  text = text::trim(text);
   long long value = 0;
   const char* end = text.data() + text.size();
   auto [stop, ec] = std::from_chars(text.data(), end, value);
@@ -207,7 +192,7 @@ Parsed<std::chrono::milliseconds> parse_duration(std::string_view text) {
   static constexpr char kHelp[] =
       "is not a duration; write a whole number with an optional unit ms, s, m, h or d "
       "(no unit means seconds)";
-  auto [digits, unit] = split_number(trim(text));
+  auto [digits, unit] = split_number(text::trim(text));
   if (digits.empty()) return {{}, kHelp};
   long long number = 0;
   auto [stop, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), number);
@@ -235,7 +220,7 @@ Parsed<std::chrono::milliseconds> parse_duration(std::string_view text) {
 Parsed<std::uint64_t> parse_size(std::string_view text) {
   static constexpr char kHelp[] =
       "is not a size; write a whole number of bytes with an optional K, M or G";
-  auto [digits, unit] = split_number(trim(text));
+  auto [digits, unit] = split_number(text::trim(text));
   if (digits.empty() || unit.size() > 1) return {0, kHelp};
   std::uint64_t number = 0;
   auto [stop, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), number);
@@ -266,7 +251,7 @@ std::vector<std::string> split_list(std::string_view text, char separator) {
   std::vector<std::string> items;
   while (true) {
     std::size_t cut = text.find(separator);
-    std::string_view item = trim(text.substr(0, cut));
+    std::string_view item = text::trim(text.substr(0, cut));
     if (!item.empty()) items.emplace_back(item);
     if (cut == std::string_view::npos) return items;
     text.remove_prefix(cut + 1);

@@ -51,6 +51,5 @@ Parsed<std::uint64_t> parse_size(std::string_view text);
 
 // Splits on `separator`, trims blanks, drops empty items.
 std::vector<std::string> split_list(std::string_view text, char separator);
-std::string_view trim(std::string_view text);
 
 }  // namespace cppfpm::pool

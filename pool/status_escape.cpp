@@ -1,4 +1,4 @@
-// Escaping for the status page's json, xml and html forms.
+// Escaping for the status page's json form.
 #include "pool/status_escape.h"
 
 #include <cstdio>
@@ -104,31 +104,6 @@ std::string json_query(std::string_view s) {
       append_hex4(out, 0xDC00 + static_cast<unsigned>(cp & 0x3FF));
     } else {
       append_hex4(out, static_cast<unsigned>(cp));
-    }
-  }
-  return out;
-}
-
-// htmlspecialchars() with ENT_COMPAT, as php-fpm applies to the query for
-// ?xml and ?html; used here for every text field so markup stays markup.
-std::string html_text(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      default:
-        out += c;
     }
   }
   return out;

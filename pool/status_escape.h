@@ -1,5 +1,6 @@
 #pragma once
-// Escaping for the status page's json, xml and html forms (pool/status.cpp).
+// Escaping for the status page's json form (pool/status.cpp); xml and html
+// use text::html_escape.
 #include <string>
 #include <string_view>
 
@@ -10,7 +11,5 @@ std::string json_text(std::string_view s);
 // The query string as php-fpm 8.1+ writes it into JSON ("/" as "\/",
 // non-ASCII as \uXXXX, invalid UTF-8 dropped), without the quotes.
 std::string json_query(std::string_view s);
-// htmlspecialchars() with ENT_COMPAT.
-std::string html_text(std::string_view s);
 
 }  // namespace cppfpm::pool

@@ -54,8 +54,10 @@ int main(int argc, char** argv) {
   server::report_ready(ready, 0);
 
   auto routes = cppfpm::handlers::builtin_routes();
+#ifdef CPPFPM_TEST_PAGES
   if (const char* test = std::getenv("CPPFPM_TEST_PAGES"); test && std::string_view(test) == "1")
     for (auto& r : cppfpm::handlers::test_routes()) routes.push_back(std::move(r));
+#endif
   pool::Master master(config, std::move(pools),
                       [&routes](const pool::PoolConfig& p, int fd, const pool::ChildIdentity& id) {
                         return server::run_child(p, fd, id, routes);

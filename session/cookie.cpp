@@ -4,24 +4,11 @@
 #include <cstdio>
 #include <limits>
 
+#include "server/text/strings.h"
+#include "server/text/url.h"
+
 namespace cppfpm::session {
 namespace {
-
-bool is_space(char c) {
-  return c == ' ' || c == '\t';
-}
-
-std::string_view trim_leading(std::string_view text) {
-  while (!text.empty() && is_space(text.front())) text.remove_prefix(1);
-  return text;
-}
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 // Settings come from the operator, but a CR, LF or NUL in one would end
 // the header line, so they never reach the output.
@@ -70,44 +57,6 @@ CivilTime to_civil(std::int64_t unix_seconds) {
 
 }  // namespace
 
-std::string url_decode(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (c == '+') {
-      out.push_back(' ');
-    } else if (c == '%' && i + 2 < text.size() && hex_value(text[i + 1]) >= 0 &&
-               hex_value(text[i + 2]) >= 0) {
-      out.push_back(static_cast<char>(hex_value(text[i + 1]) * 16 + hex_value(text[i + 2])));
-      i += 2;
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out;
-}
-
-std::string url_encode(std::string_view text) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    const auto byte = static_cast<unsigned char>(c);
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-        c == '_' || c == '.') {
-      out.push_back(c);
-    } else if (c == ' ') {
-      out.push_back('+');
-    } else {
-      out.push_back('%');
-      out.push_back(kHex[byte >> 4]);
-      out.push_back(kHex[byte & 15]);
-    }
-  }
-  return out;
-}
-
 std::optional<std::string> find_cookie(std::string_view cookie_header, std::string_view name) {
   if (name.empty()) return std::nullopt;
   std::size_t pos = 0;
@@ -119,8 +68,8 @@ std::optional<std::string> find_cookie(std::string_view cookie_header, std::stri
     // As PHP reads cookies (php_default_treat_data): blanks before a name
     // are skipped, the value is taken as sent. " id" is not "id": a value
     // with blanks fails id validation and gets a fresh session.
-    if (eq != std::string_view::npos && trim_leading(pair.substr(0, eq)) == name) {
-      return url_decode(pair.substr(eq + 1));
+    if (eq != std::string_view::npos && text::trim_start(pair.substr(0, eq)) == name) {
+      return text::url_decode(pair.substr(eq + 1));
     }
     pos = end + 1;
   }
@@ -144,9 +93,9 @@ std::string format_http_date(std::int64_t unix_seconds) {
 std::string make_set_cookie(std::string_view id, const Settings& settings, std::int64_t now_unix) {
   // The id is url-encoded because it may have come from the client
   // (php-src: "URL encode id because it might be user supplied").
-  std::string out = url_encode(settings.name);
+  std::string out = text::url_encode(settings.name);
   out += '=';
-  out += url_encode(id);
+  out += text::url_encode(id);
   if (settings.cookie_lifetime > 0 &&
       now_unix <= std::numeric_limits<std::int64_t>::max() - settings.cookie_lifetime) {
     const std::int64_t expires = now_unix + settings.cookie_lifetime;

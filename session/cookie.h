@@ -17,12 +17,6 @@ namespace cppfpm::session {
 // the caller's job.
 std::optional<std::string> find_cookie(std::string_view cookie_header, std::string_view name);
 
-// PHP's urldecode() and urlencode() (php-src ext/standard/url.c): "+" is a
-// space, "%XX" a byte, a malformed escape stays as written; only
-// [A-Za-z0-9_.-] are left unencoded, hex digits are upper case.
-std::string url_decode(std::string_view text);
-std::string url_encode(std::string_view text);
-
 // "Thu, 19 Nov 1981 08:52:00 GMT" (RFC 7231 IMF-fixdate, PHP's
 // 'D, d M Y H:i:s \G\M\T' in UTC).
 std::string format_http_date(std::int64_t unix_seconds);

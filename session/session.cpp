@@ -4,10 +4,11 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cctype>
 #include <exception>
 #include <thread>
 
+#include "server/text/query_string.h"
+#include "server/text/strings.h"
 #include "session/cookie.h"
 #include "session/php_serialize.h"
 #include "session/session_id.h"
@@ -17,13 +18,6 @@ namespace {
 
 // PHP's fixed date for "already expired" (the birthday of session.c's author).
 constexpr const char* kExpiredDate = "Thu, 19 Nov 1981 08:52:00 GMT";
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
 
 constexpr std::chrono::milliseconds kMaxLockPause{200};
 
@@ -64,21 +58,6 @@ std::string suppressed_note(std::int64_t suppressed) {
   return suppressed > 0 ? " (" + std::to_string(suppressed) + " more since the last report)" : "";
 }
 
-// The value of `name` in a query string, url-decoded as PHP fills $_GET.
-std::optional<std::string> find_query_value(std::string_view query, std::string_view name) {
-  std::size_t pos = 0;
-  while (pos <= query.size()) {
-    std::size_t end = query.find('&', pos);
-    if (end == std::string_view::npos) end = query.size();
-    const std::string_view item = query.substr(pos, end - pos);
-    const std::size_t eq = item.find('=');
-    if (eq != std::string_view::npos && url_decode(item.substr(0, eq)) == name)
-      return url_decode(item.substr(eq + 1));
-    pos = end + 1;
-  }
-  return std::nullopt;
-}
-
 }  // namespace
 
 Session::Session(SessionStore& store, const Settings& settings)
@@ -103,7 +82,8 @@ std::optional<std::string> Session::id_from_request(std::string_view cookie_head
     if (cookie && !cookie->empty()) return cookie;
   }
   if (!settings_.use_only_cookies) {
-    auto from_query = find_query_value(query_string, settings_.name);
+    // $_GET[session.name], used only when it is a string (php-src session.c).
+    auto from_query = text::parse_query_string(query_string).string_at(settings_.name);
     if (from_query && !from_query->empty()) return from_query;
   }
   return std::nullopt;
@@ -245,7 +225,7 @@ std::vector<std::pair<std::string, std::string>> Session::headers(std::int64_t n
     out.emplace_back("Set-Cookie", make_set_cookie(id_, settings_, now_unix));
 
   // php-src session.c CACHE_LIMITER_FUNC(...)
-  const std::string limiter = lower(settings_.cache_limiter);
+  const std::string limiter = text::lower(settings_.cache_limiter);
   const std::string max_age = std::to_string(
       std::chrono::duration_cast<std::chrono::seconds>(settings_.cache_expire).count());
   if (limiter == "nocache") {

@@ -1,15 +1,16 @@
 #include "sql/cache_key.h"
 
-#include <cstdio>
+#include <openssl/evp.h>
 
-#include "sql/sha256.h"
+#include <cstdio>
+#include <stdexcept>
+
+#include "server/text/strings.h"
 
 namespace cppfpm::sql {
 namespace {
 
-bool is_space(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
-}
+using text::is_space;
 
 bool is_plain_tag(std::string_view tag) {
   if (tag.empty() || tag.size() > 64) return false;
@@ -77,6 +78,21 @@ std::string encode_params(const Params& params) {
     }
   }
   return out;
+}
+
+std::string sha256_hex(std::string_view data) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  if (EVP_Digest(data.data(), data.size(), digest, &size, EVP_sha256(), nullptr) != 1)
+    throw std::runtime_error("EVP_Digest(SHA-256) failed");
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex;
+  hex.reserve(2 * size);
+  for (unsigned int i = 0; i < size; ++i) {
+    hex += kHex[digest[i] >> 4];
+    hex += kHex[digest[i] & 15];
+  }
+  return hex;
 }
 
 std::string query_key(std::string_view sql, const Params& params,

@@ -35,6 +35,11 @@ std::string encode_params(const Params& params);
 // (tag, its generation as stored under tag_key(tag)), in the order given.
 using TagGenerations = std::vector<std::pair<std::string, std::string>>;
 
+// Lower-case hex of SHA-256 (libcrypto's EVP), 64 characters. A query's
+// text and parameters can come from a client, so the key hash must resist
+// chosen collisions.
+std::string sha256_hex(std::string_view data);
+
 std::string query_key(std::string_view sql, const Params& params,
                       const TagGenerations& generations);
 std::string lock_key(std::string_view query_key);

@@ -21,47 +21,7 @@ namespace {
                            std::to_string(errno) + ")");
 }
 
-bool all_digits(const std::string& s) {
-  return !s.empty() && s.find_first_not_of("0123456789") == std::string::npos;
-}
-
 }  // namespace
-
-std::string ListenAddress::str() const {
-  if (kind == Kind::unix_path) return path;
-  return (host.empty() ? std::string("0.0.0.0") : host) + ":" + std::to_string(port);
-}
-
-std::optional<ListenAddress> parse_listen(const std::string& spec, std::string& error) {
-  ListenAddress a;
-  if (spec.empty()) {
-    error = "empty listen address";
-    return std::nullopt;
-  }
-  if (spec.front() == '/') {
-    a.kind = ListenAddress::Kind::unix_path;
-    a.path = spec;
-    if (spec.size() >= sizeof(sockaddr_un::sun_path)) {
-      error = "unix socket path too long";
-      return std::nullopt;
-    }
-    return a;
-  }
-  std::string port = spec;
-  if (auto colon = spec.rfind(':'); colon != std::string::npos) {
-    a.host = spec.substr(0, colon);
-    port = spec.substr(colon + 1);
-    if (a.host.size() >= 2 && a.host.front() == '[' && a.host.back() == ']')
-      a.host = a.host.substr(1, a.host.size() - 2);
-    if (a.host == "*") a.host.clear();
-  }
-  if (!all_digits(port) || port.size() > 5 || std::stoi(port) < 1 || std::stoi(port) > 65535) {
-    error = "invalid port in listen address '" + spec + "'";
-    return std::nullopt;
-  }
-  a.port = std::stoi(port);
-  return a;
-}
 
 Fd open_listener(const ListenAddress& address, const ListenOptions& options) {
   if (address.kind == ListenAddress::Kind::unix_path) {

@@ -4,24 +4,13 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
-#include <optional>
 #include <string>
 #include <vector>
 
 #include "server/fastcgi/fd.h"
+#include "server/fastcgi/listen_address.h"
 
 namespace cppfpm::server {
-
-struct ListenAddress {
-  enum class Kind { tcp, unix_path } kind = Kind::tcp;
-  std::string host;  // "" = all addresses, as php-fpm's bare port
-  int port = 0;
-  std::string path;
-  std::string str() const;
-};
-
-// php-fpm's `listen` forms: "host:port", "[v6]:port", "port", "/path.sock".
-std::optional<ListenAddress> parse_listen(const std::string& spec, std::string& error);
 
 struct ListenOptions {
   int backlog = 511;

@@ -4,14 +4,10 @@
 #include <charconv>
 #include <stdexcept>
 
+#include "server/text/strings.h"
+
 namespace cppfpm::memcached {
 namespace {
-
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
-  return text;
-}
 
 bool is_host_char(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
@@ -94,7 +90,7 @@ std::vector<Server> parse_save_path(std::string_view save_path) {
   while (pos <= save_path.size()) {
     std::size_t comma = save_path.find(',', pos);
     if (comma == std::string_view::npos) comma = save_path.size();
-    const std::string_view entry = trim(save_path.substr(pos, comma - pos));
+    const std::string_view entry = text::trim(save_path.substr(pos, comma - pos));
     if (!entry.empty()) servers.push_back(parse_server(entry));
     pos = comma + 1;
   }

@@ -4,14 +4,15 @@
 #include <limits>
 #include <string>
 
+#include "server/text/url.h"
 #include "session/cookie.h"
 
 using cppfpm::session::find_cookie;
 using cppfpm::session::format_http_date;
 using cppfpm::session::make_set_cookie;
 using cppfpm::session::Settings;
-using cppfpm::session::url_decode;
-using cppfpm::session::url_encode;
+using cppfpm::text::url_decode;
+using cppfpm::text::url_encode;
 
 TEST_CASE("cookie: finds a cookie in an RFC 6265 header", "[session]") {
   CHECK(find_cookie("PHPSESSID=abc", "PHPSESSID") == "abc");

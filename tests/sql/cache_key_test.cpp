@@ -5,7 +5,6 @@
 #include <set>
 
 #include "sql/cache_key.h"
-#include "sql/sha256.h"
 
 using namespace cppfpm::sql;
 

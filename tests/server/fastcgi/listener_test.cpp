@@ -26,7 +26,7 @@ TEST_CASE("listener: php-fpm's listen forms parse") {
 
 TEST_CASE("listener: bad listen values are refused with a reason") {
   std::string error;
-  for (const char* bad : {"", "127.0.0.1:", "host:99999", "host:0", "abc", "1.2.3.4:9x"}) {
+  for (const char* bad : {"", "127.0.0.1:", "host:99999", "host:0", "1.2.3.4:9x"}) {
     error.clear();
     CHECK_FALSE(parse_listen(bad, error));
     CHECK_FALSE(error.empty());
