@@ -14,9 +14,9 @@
 // - Stampede: on a miss one caller per key (across threads, children and
 //   backends: a memcached `add` lock) runs the query; the others poll for
 //   its result up to `stampede_wait`, then run the query themselves.
-// - memcached unreachable: the query goes to MariaDB, status bypass (the
-//   store logs the outage once per pool). MariaDB down: cached results still hit; a miss
-//   throws Unavailable.
+// - memcached unreachable: the query goes to MariaDB, status bypass; the
+//   store logs the outage, once per pool. MariaDB down: cached results
+//   still hit; a miss throws Unavailable.
 #include <chrono>
 #include <mutex>
 #include <optional>
