@@ -33,7 +33,7 @@ std::unique_ptr<session::SessionStore> make_session_store(const pool::PoolConfig
   return std::make_unique<session::MemcachedStore>(
       memcached::parse_save_path(pool.session_save_path),
       session::MemcachedOptions{
-          .timeout = pool.session.memcached_timeout,
+          .timeouts = {.call = pool.session.memcached_timeout},
           .replicas = pool.session.replicas,
           .compress_threshold = pool.session.lock_key_style == "memcached"
                                     ? 0
@@ -78,8 +78,7 @@ int run_child(const pool::PoolConfig& pool, int listen_fd, const pool::ChildIden
   auto store = make_session_store(pool);
   sql::SociDatabase db(sql::DatabaseOptions{pool.sql_dsn, pool.sql_connect_timeout, pool.sql_read_timeout,
                                             pool.sql_write_timeout, pool.effective_sql_pool_size()});
-  sql::MemcachedCacheStore cache_store(memcached::parse_save_path(pool.effective_cache_servers()),
-                                       std::chrono::milliseconds(500));
+  sql::MemcachedCacheStore cache_store(memcached::parse_save_path(pool.effective_cache_servers()));
   sql::CachedQueries cache(cache_store, db, sql::QueryCacheOptions{.default_ttl = pool.cache_ttl});
   handlers::SystemClock clock;
   handlers::Context context{*store, pool.session, db, cache, clock};

@@ -1,39 +1,16 @@
 #include "sql/memcached_cache_store.h"
 
-#include "server/memcached/handle.h"
-
 #include <libmemcached/memcached.h>
 #include <spdlog/spdlog.h>
-#include <unistd.h>
 
 #include <cstdlib>
-#include <ctime>
+#include <memory>
 #include <stdexcept>
 
+#include "server/memcached/expiry.h"
+#include "server/memcached/reply.h"
+
 namespace cppfpm::sql {
-
-// A memcached_st remembers the process that made it: after fork() the
-// child must neither use nor free the parent's (memcached_free would send
-// "quit" on a shared socket), so a foreign handle is abandoned.
-class MemcachedCacheStore::Handle {
- public:
-  Handle(const std::vector<memcached::Server>& servers, std::chrono::milliseconds timeout)
-      : owner_(::getpid()),
-        mc_(memcached::make_memcached_handle(servers, timeout, std::chrono::seconds(2), "query cache")) {}
-  ~Handle() {
-    if (mc_ && owned_here()) memcached_free(mc_);
-  }
-  Handle(const Handle&) = delete;
-  Handle& operator=(const Handle&) = delete;
-
-  bool owned_here() const { return owner_ == ::getpid(); }
-  memcached_st* get() const { return mc_; }
-
- private:
-  pid_t owner_;
-  memcached_st* mc_;
-};
-
 namespace {
 
 CacheResult classify(memcached_return_t rc) {
@@ -57,30 +34,49 @@ CacheResult classify(memcached_return_t rc) {
   }
 }
 
-// memcached reads an exptime above 30 days as an absolute unix time.
-time_t exptime(std::chrono::seconds ttl) {
-  constexpr long long kMaxRelative = 60LL * 60 * 24 * 30;
-  long long s = ttl.count();
-  if (s <= kMaxRelative) return static_cast<time_t>(s < 0 ? 0 : s);
-  return std::time(nullptr) + static_cast<time_t>(s);
-}
-
 }  // namespace
 
 MemcachedCacheStore::MemcachedCacheStore(std::vector<memcached::Server> servers,
-                                         std::chrono::milliseconds timeout)
-    : servers_(std::move(servers)), timeout_(timeout) {
+                                         memcached::Timeouts timeouts)
+    : servers_(std::move(servers)),
+      timeouts_(timeouts),
+      names_(memcached::server_names(servers_)),
+      outage_(timeouts_.outage_grace(), memcached::OutageLog::kQueryCacheSlot),
+      handles_([this] {
+        return std::make_unique<memcached::Handle>(
+            memcached::make_memcached_handle(servers_, timeouts_, "query cache"));
+      }) {
   if (servers_.empty()) throw std::invalid_argument("cache.servers: no memcached server given");
 }
 
 MemcachedCacheStore::~MemcachedCacheStore() = default;
 
-MemcachedCacheStore::Handle* MemcachedCacheStore::handle() {
-  auto& slot = handles_.local();
-  if (!slot || !slot->owned_here() || !slot->get()) {
-    slot = std::make_unique<Handle>(servers_, timeout_);
+memcached_st* MemcachedCacheStore::handle() {
+  const memcached::Handle* h = handles_.local();
+  if (h != nullptr) return h->get();
+  if (outage_.failed())
+    spdlog::error("query cache: memcached unreachable ({}): no libmemcached handle; queries go "
+                  "straight to MariaDB until it is back",
+                  names_);
+  return nullptr;
+}
+
+CacheResult MemcachedCacheStore::answer(memcached_st* handle, memcached_return_t rc,
+                                        const char* call) {
+  switch (memcached::classify_reply(rc)) {
+    case memcached::Reply::answered:
+      if (outage_.succeeded()) spdlog::info("query cache: memcached reachable again ({})", names_);
+      break;
+    case memcached::Reply::refused:
+      break;
+    case memcached::Reply::unreachable:
+      if (outage_.failed())
+        spdlog::error("query cache: memcached unreachable ({}): {} failed: {}; queries go straight "
+                      "to MariaDB until it is back",
+                      names_, call, memcached_last_error_message(handle));
+      break;
   }
-  return slot->get() ? slot.get() : nullptr;
+  return classify(rc);
 }
 
 std::size_t MemcachedCacheStore::max_value_size() const {
@@ -90,44 +86,47 @@ std::size_t MemcachedCacheStore::max_value_size() const {
 }
 
 CacheResult MemcachedCacheStore::get(std::string_view key, std::string& value) {
-  Handle* h = handle();
-  if (!h) return CacheResult::unavailable;
+  memcached_st* mc = handle();
+  if (mc == nullptr) return CacheResult::unavailable;
   std::size_t length = 0;
   std::uint32_t flags = 0;
   memcached_return_t rc = MEMCACHED_SUCCESS;
   std::unique_ptr<char, decltype(&std::free)> data(
-      memcached_get(h->get(), key.data(), key.size(), &length, &flags, &rc), &std::free);
-  if (rc != MEMCACHED_SUCCESS) return classify(rc);
-  value.assign(data ? data.get() : "", data ? length : 0);
-  return CacheResult::ok;
+      memcached_get(mc, key.data(), key.size(), &length, &flags, &rc), &std::free);
+  const CacheResult result = answer(mc, rc, "memcached_get");
+  if (result == CacheResult::ok) value.assign(data ? data.get() : "", data ? length : 0);
+  return result;
 }
 
 CacheResult MemcachedCacheStore::set(std::string_view key, std::string_view value,
                                      std::chrono::seconds ttl) {
-  Handle* h = handle();
-  if (!h) return CacheResult::unavailable;
-  return classify(
-      memcached_set(h->get(), key.data(), key.size(), value.data(), value.size(), exptime(ttl), 0));
+  memcached_st* mc = handle();
+  if (mc == nullptr) return CacheResult::unavailable;
+  const time_t exptime = memcached::memcached_exptime_from_now(ttl);
+  return answer(mc, memcached_set(mc, key.data(), key.size(), value.data(), value.size(), exptime, 0),
+                "memcached_set");
 }
 
 CacheResult MemcachedCacheStore::add(std::string_view key, std::string_view value,
                                      std::chrono::seconds ttl) {
-  Handle* h = handle();
-  if (!h) return CacheResult::unavailable;
-  return classify(
-      memcached_add(h->get(), key.data(), key.size(), value.data(), value.size(), exptime(ttl), 0));
+  memcached_st* mc = handle();
+  if (mc == nullptr) return CacheResult::unavailable;
+  const time_t exptime = memcached::memcached_exptime_from_now(ttl);
+  return answer(mc, memcached_add(mc, key.data(), key.size(), value.data(), value.size(), exptime, 0),
+                "memcached_add");
 }
 
 CacheResult MemcachedCacheStore::remove(std::string_view key) {
-  Handle* h = handle();
-  if (!h) return CacheResult::unavailable;
-  return classify(memcached_delete(h->get(), key.data(), key.size(), 0));
+  memcached_st* mc = handle();
+  if (mc == nullptr) return CacheResult::unavailable;
+  return answer(mc, memcached_delete(mc, key.data(), key.size(), 0), "memcached_delete");
 }
 
 CacheResult MemcachedCacheStore::increment(std::string_view key, std::uint64_t& new_value) {
-  Handle* h = handle();
-  if (!h) return CacheResult::unavailable;
-  return classify(memcached_increment(h->get(), key.data(), key.size(), 1, &new_value));
+  memcached_st* mc = handle();
+  if (mc == nullptr) return CacheResult::unavailable;
+  return answer(mc, memcached_increment(mc, key.data(), key.size(), 1, &new_value),
+                "memcached_increment");
 }
 
 }  // namespace cppfpm::sql

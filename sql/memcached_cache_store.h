@@ -1,15 +1,18 @@
 #pragma once
 // CacheStore on memcached through libmemcached, as the session store uses
 // it: text protocol, one memcached_st per thread of each process (opened on
-// first use), every call bounded by `timeout`, a dead server skipped for
-// two seconds rather than dialled on every request.
+// first use), every call bounded by `timeouts.call`, a dead server skipped
+// for `timeouts.retry` rather than dialled on every request. It logs one
+// line when memcached goes away and one when it is back, per pool.
 #include <chrono>
-#include <memory>
+#include <string>
 #include <vector>
 
-#include <tbb/enumerable_thread_specific.h>
-
+#include "server/memcached/handle.h"
+#include "server/memcached/outage.h"
+#include "server/memcached/per_thread.h"
 #include "server/memcached/servers.h"
+#include "server/memcached/timeouts.h"
 #include "sql/cache_store.h"
 
 namespace cppfpm::sql {
@@ -17,7 +20,9 @@ namespace cppfpm::sql {
 class MemcachedCacheStore final : public CacheStore {
  public:
   // Throws std::invalid_argument when `servers` is empty.
-  MemcachedCacheStore(std::vector<memcached::Server> servers, std::chrono::milliseconds timeout);
+  explicit MemcachedCacheStore(
+      std::vector<memcached::Server> servers,
+      memcached::Timeouts timeouts = {.call = memcached::kDefaultQueryCacheTimeout});
   ~MemcachedCacheStore() override;
 
   CacheResult get(std::string_view key, std::string& value) override;
@@ -27,14 +32,19 @@ class MemcachedCacheStore final : public CacheStore {
   CacheResult increment(std::string_view key, std::uint64_t& new_value) override;
   std::size_t max_value_size() const override;
 
-  class Handle;  // one memcached_st, owned by one thread of one process
-
  private:
-  Handle* handle();
+  // This thread's handle, or nullptr (logged as an outage) when
+  // libmemcached could not set one up.
+  memcached_st* handle();
+  // What `rc`, memcached's answer to `call`, means for the query cache;
+  // the start and the end of an outage are logged.
+  CacheResult answer(memcached_st* handle, memcached_return_t rc, const char* call);
 
   std::vector<memcached::Server> servers_;
-  std::chrono::milliseconds timeout_;
-  tbb::enumerable_thread_specific<std::unique_ptr<Handle>> handles_;
+  memcached::Timeouts timeouts_;
+  std::string names_;
+  memcached::OutageLog outage_;
+  memcached::PerThread<memcached::Handle> handles_;
 };
 
 }  // namespace cppfpm::sql

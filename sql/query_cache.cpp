@@ -55,18 +55,6 @@ const char* cache_status_name(CacheStatus status) {
 CachedQueries::CachedQueries(CacheStore& store, Database& db, QueryCacheOptions options)
     : store_(store), db_(db), options_(std::move(options)) {}
 
-void CachedQueries::outage() {
-  if (!outage_.exchange(true))
-    spdlog::error(
-        "query cache: memcached unreachable ({}); queries go straight to MariaDB until it is back",
-        options_.servers_for_logs);
-}
-
-void CachedQueries::reachable() {
-  if (outage_.exchange(false))
-    spdlog::info("query cache: memcached reachable again ({})", options_.servers_for_logs);
-}
-
 bool CachedQueries::generations(const Tags& tags, TagGenerations& out) {
   for (const auto& tag : tags) {
     std::string key = tag_key(tag), value;
@@ -117,7 +105,6 @@ void CachedQueries::store(const std::string& key, std::string_view sql, const Re
   std::string bytes = encode_result(result);
   CacheResult rc =
       bytes.size() > store_.max_value_size() ? CacheResult::too_large : store_.set(key, bytes, ttl);
-  if (rc == CacheResult::unavailable) outage();
   if (rc != CacheResult::too_large) return;
   std::string statement = for_logs(sql);
   std::lock_guard lock(oversize_mutex_);
@@ -129,7 +116,6 @@ void CachedQueries::store(const std::string& key, std::string_view sql, const Re
 }
 
 CachedResult CachedQueries::bypass(std::string_view sql, const Params& params) {
-  outage();
   return {db_.query(sql, params), CacheStatus::bypass};
 }
 
@@ -141,12 +127,8 @@ CachedResult CachedQueries::query(std::string_view sql, const Params& params,
   const std::string key = query_key(sql, params, gens);
 
   CacheResult rc;
-  if (auto hit = cached(key, rc)) {
-    reachable();
-    return {std::move(*hit), CacheStatus::hit};
-  }
+  if (auto hit = cached(key, rc)) return {std::move(*hit), CacheStatus::hit};
   if (rc == CacheResult::unavailable) return bypass(sql, params);
-  reachable();
 
   // A miss. The lock outlives a stuck runner by one second at most.
   const auto lock_ttl = std::chrono::duration_cast<std::chrono::seconds>(options_.stampede_wait) +

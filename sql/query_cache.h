@@ -14,10 +14,9 @@
 // - Stampede: on a miss one caller per key (across threads, children and
 //   backends: a memcached `add` lock) runs the query; the others poll for
 //   its result up to `stampede_wait`, then run the query themselves.
-// - memcached unreachable: the query goes to MariaDB, status bypass, one
-//   log line per outage. MariaDB down: cached results still hit; a miss
-//   throws Unavailable.
-#include <atomic>
+// - memcached unreachable: the query goes to MariaDB, status bypass; the
+//   store logs the outage, once per pool. MariaDB down: cached results
+//   still hit; a miss throws Unavailable.
 #include <chrono>
 #include <mutex>
 #include <optional>
@@ -77,13 +76,10 @@ class CachedQueries final : public QueryCache {
   void store(const std::string& key, std::string_view sql, const ResultSet& result,
              std::chrono::seconds ttl);
   CachedResult bypass(std::string_view sql, const Params& params);
-  void outage();
-  void reachable();
 
   CacheStore& store_;
   Database& db_;
   QueryCacheOptions options_;
-  std::atomic<bool> outage_{false};
   std::mutex oversize_mutex_;
   std::unordered_set<std::string> oversize_logged_;
 };

@@ -38,10 +38,16 @@ std::int64_t now_ms() {
       .count();
 }
 
+int slot_index(int slot) {
+  if (slot < OutageLog::kFirstSessionServerSlot) return slot < 0 ? 0 : slot;
+  constexpr int kServerSlots = OutageLog::kSlots - OutageLog::kFirstSessionServerSlot;
+  return OutageLog::kFirstSessionServerSlot + (slot - OutageLog::kFirstSessionServerSlot) % kServerSlots;
+}
+
 }  // namespace
 
 OutageLog::OutageLog(std::chrono::milliseconds grace, int slot)
-    : grace_(grace), slot_(slot < 0 ? 0 : slot % kSlots) {}
+    : grace_(grace), slot_(slot_index(slot)) {}
 
 bool OutageLog::failed() {
   SharedState* const g_state = g_states + slot_;

@@ -13,10 +13,14 @@ class OutageLog {
   // Failures within `grace` of a recovery are the tail of the outage just
   // ended (other children's handles still skip the server for
   // MEMCACHED_BEHAVIOR_RETRY_TIMEOUT) and are not a new outage.
-  // `slot` picks one of kSlots shared states: 0 for the store as a whole,
-  // 1.. for its servers (slots past the last wrap around).
+  // `slot` picks one of kSlots shared states. Every user needs its own,
+  // the same in every child, so they are numbered here; session servers
+  // past the last slot share the server slots round-robin.
   static constexpr int kSlots = 32;
-  explicit OutageLog(std::chrono::milliseconds grace, int slot = 0);
+  static constexpr int kSessionStoreSlot = 0;        // the session store as a whole
+  static constexpr int kQueryCacheSlot = 1;          // the query cache's servers
+  static constexpr int kFirstSessionServerSlot = 2;  // then one per session server
+  OutageLog(std::chrono::milliseconds grace, int slot);
 
   // True when this failure starts an outage: the caller logs it.
   bool failed();

@@ -100,4 +100,18 @@ std::vector<Server> parse_save_path(std::string_view save_path) {
   return servers;
 }
 
+std::string server_name(const Server& server) {
+  return server.unix_socket ? "unix://" + server.host
+                            : server.host + ":" + std::to_string(server.port);
+}
+
+std::string server_names(const std::vector<Server>& servers) {
+  std::string names;
+  for (const Server& server : servers) {
+    if (!names.empty()) names += ", ";
+    names += server_name(server);
+  }
+  return names;
+}
+
 }  // namespace cppfpm::memcached

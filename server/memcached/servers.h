@@ -23,4 +23,9 @@ inline constexpr std::uint16_t kMemcachedDefaultPort = 11211;
 // options) is ignored. Throws std::invalid_argument saying what is wrong.
 std::vector<Server> parse_save_path(std::string_view save_path);
 
+// A server as log lines name it: "host:port" or "unix:///path".
+std::string server_name(const Server& server);
+// The names of `servers`, comma-separated.
+std::string server_names(const std::vector<Server>& servers);
+
 }  // namespace cppfpm::memcached

@@ -12,9 +12,10 @@
 #include <string>
 #include <vector>
 
+#include "server/memcached/expiry.h"
 #include "session/memcached_store.h"
 
-using cppfpm::session::memcached_exptime;
+using cppfpm::memcached::memcached_exptime;
 using cppfpm::session::MemcachedStore;
 using cppfpm::memcached::parse_save_path;
 using cppfpm::memcached::Server;

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "pool/config.h"
+#include "server/memcached/expiry.h"
 #include "session/memcached_store.h"
 #include "session/memory_store.h"
 #include "session/session.h"
@@ -165,11 +166,11 @@ TEST_CASE("session settings: bad values are errors naming the line", "[session][
 TEST_CASE("session settings: lifetimes over 30 days are absolute times for memcached",
           "[session][config]") {
   const std::int64_t now = 1'700'000'000;
-  CHECK(session::memcached_exptime(1440s, now) == 1440);
-  CHECK(session::memcached_exptime(std::chrono::seconds(30 * 86400), now) == 30 * 86400);
-  CHECK(session::memcached_exptime(std::chrono::seconds(30 * 86400 + 1), now) ==
+  CHECK(memcached::memcached_exptime(1440s, now) == 1440);
+  CHECK(memcached::memcached_exptime(std::chrono::seconds(30 * 86400), now) == 30 * 86400);
+  CHECK(memcached::memcached_exptime(std::chrono::seconds(30 * 86400 + 1), now) ==
         now + 30 * 86400 + 1);
-  CHECK(session::memcached_exptime(std::chrono::seconds(365 * 86400), now) == now + 365 * 86400);
+  CHECK(memcached::memcached_exptime(std::chrono::seconds(365 * 86400), now) == now + 365 * 86400);
 }
 
 TEST_CASE("session settings: key_prefix names the stored key and the lock", "[session]") {
