@@ -24,8 +24,8 @@
 namespace cppfpm::server {
 
 struct LoopOptions {
-  std::chrono::milliseconds head_timeout{
-      10000};  // a started request head must complete in this time
+  // A started request head must complete in this time.
+  std::chrono::milliseconds head_timeout{10000};
   ScreenLimits limits;
   int max_conns = 1;  // answered to FCGI_GET_VALUES
   int max_reqs = 1;
