@@ -3,7 +3,9 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 
 #include <spdlog/spdlog.h>
@@ -88,7 +90,7 @@ void AccessLog::reopen() {
   if (path_.empty()) return;
   int fd = ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
   if (fd < 0) {
-    spdlog::error("failed to open access log ({}): open() failed", path_);
+    spdlog::error("failed to open access log ({}): open() failed: {} ({})", path_, std::strerror(errno), errno);
     return;
   }
   if (fd_ < 0) {

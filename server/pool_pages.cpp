@@ -7,7 +7,7 @@ namespace cppfpm::server {
 PoolPages::PoolPages(const pool::PoolConfig& config, pool::Scoreboard* board, int listen_fd)
     : config_(config), board_(board), listen_fd_(listen_fd) {}
 
-bool PoolPages::is_pool_page(const std::string& script) const {
+bool PoolPages::is_pool_page(std::string_view script) const {
   return (!config_.pm_status_path.empty() && script == config_.pm_status_path) ||
          (!config_.ping_path.empty() && script == config_.ping_path);
 }

@@ -3,6 +3,7 @@
 // scoreboard) and ping.path. Served from the event loop thread so they
 // answer even when every worker thread is busy.
 #include <string>
+#include <string_view>
 
 #include "pool/config.h"
 #include "pool/scoreboard.h"
@@ -14,7 +15,7 @@ namespace cppfpm::server {
 class PoolPages {
  public:
   PoolPages(const pool::PoolConfig& config, pool::Scoreboard* board, int listen_fd);
-  bool is_pool_page(const std::string& script) const;
+  bool is_pool_page(std::string_view script) const;
   // Fills `response` and returns true when `request` is for a pool page.
   bool serve(const Request& request, Response& response) const;
 

@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
+#include <cstring>
 #include <csignal>
 #include <ctime>
 #include <thread>
@@ -83,7 +85,8 @@ void Watchdog::log_slow(int index, std::int64_t elapsed_us) {
   if (config_.slowlog.empty()) return;
   int fd = ::open(config_.slowlog.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
   if (fd < 0) {
-    spdlog::error("[pool {}] open(\"{}\") failed for slowlog", config_.name, config_.slowlog);
+    spdlog::error("[pool {}] open(\"{}\") failed for slowlog: {} ({})", config_.name, config_.slowlog,
+                  std::strerror(errno), errno);
     return;
   }
   std::string head = "\n" + timestamp() + "  [pool " + config_.name + "] pid " + std::to_string(::getpid()) + "\n" +

@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
+#include <string>
 #include <vector>
 
 #include <spdlog/spdlog.h>
@@ -18,39 +19,43 @@ namespace {
 constexpr std::uint64_t kMaxTaggedFd = 1u << 24;
 constexpr int kMaxEvents = 128;
 constexpr auto kPendingRecheck = std::chrono::milliseconds(5);
-constexpr auto kOverflowRecheck = std::chrono::milliseconds(20);
 // The watchdog's pace: request_terminate_timeout is kept to within this
 // (php-fpm paces its own check by the smallest timeout, at least 130 ms).
 constexpr auto kTick = std::chrono::milliseconds(250);
 
+[[noreturn]] void throw_failed(const char* call) {
+  int error = errno;
+  throw std::runtime_error(std::string(call) + " failed: " + std::strerror(error) + " (" + std::to_string(error) +
+                           ")");
+}
+
 }  // namespace
 
-EventLoop::EventLoop(int listen_fd, ClientFilter filter, LoopOptions options)
-    : listen_fd_(listen_fd), filter_(std::move(filter)), options_(options) {
+EventLoop::EventLoop(int listen_fd, ClientFilter filter, LoopOptions options, Admission& admission, LoopHost& host)
+    : listen_fd_(listen_fd), filter_(std::move(filter)), options_(options), admission_(admission), host_(host) {
   epoll_.reset(::epoll_create1(EPOLL_CLOEXEC));
-  if (!epoll_) throw std::runtime_error(std::string("epoll_create1() failed: ") + std::strerror(errno));
+  if (!epoll_) throw_failed("epoll_create1()");
   wakeup_.reset(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
-  if (!wakeup_) throw std::runtime_error(std::string("eventfd() failed: ") + std::strerror(errno));
+  if (!wakeup_) throw_failed("eventfd()");
   epoll_event ev{};
   ev.events = EPOLLIN;
   ev.data.u64 = static_cast<std::uint64_t>(wakeup_.get());
-  ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, wakeup_.get(), &ev);
+  if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, wakeup_.get(), &ev) != 0) throw_failed("epoll_ctl(ADD, eventfd)");
   // EPOLLEXCLUSIVE: every child waits on the same inherited socket; wake
   // one of them per connection, not all (thundering herd).
   ev.events = EPOLLIN | EPOLLEXCLUSIVE;
   ev.data.u64 = static_cast<std::uint64_t>(listen_fd_);
-  if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, listen_fd_, &ev) != 0)
-    throw std::runtime_error(std::string("epoll_ctl(listen) failed: ") + std::strerror(errno));
+  if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, listen_fd_, &ev) != 0) throw_failed("epoll_ctl(ADD, listen)");
 }
 
 EventLoop::~EventLoop() = default;
 
-void EventLoop::watch(int fd, std::function<void()> handler) {
-  watched_[fd] = std::move(handler);
+void EventLoop::watch(int fd) {
   epoll_event ev{};
   ev.events = EPOLLIN;
   ev.data.u64 = static_cast<std::uint64_t>(fd);
-  ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev);
+  if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev) != 0) throw_failed("epoll_ctl(ADD, watched fd)");
+  watched_.insert(fd);
 }
 
 void EventLoop::wake() {
@@ -73,18 +78,25 @@ std::size_t EventLoop::connection_count() const {
   return connections_.size();
 }
 
+// Until the next tick, or sooner: heads being peeked at, admission's own
+// deadlines (reservations, the saturated backlog), the end of a back-off.
+int EventLoop::next_timeout(TimePoint now, TimePoint last_tick) const {
+  using std::chrono::milliseconds;
+  auto timeout = std::max(milliseconds(1), std::chrono::ceil<milliseconds>(kTick - (now - last_tick)));
+  if (!pending_.empty()) timeout = std::min(timeout, kPendingRecheck);
+  if (!graceful_) {
+    if (auto next = admission_.next_check(now)) timeout = std::min(timeout, *next);
+    if (backing_off(now)) timeout = std::min(timeout, std::chrono::ceil<milliseconds>(*backoff_until_ - now));
+  }
+  return static_cast<int>(timeout.count());
+}
+
 void EventLoop::run() {
   std::vector<epoll_event> events(kMaxEvents);
   auto last_tick = std::chrono::steady_clock::now();
   std::vector<Connection*> pending;
   while (!stop_now_) {
-    auto to_tick = std::chrono::ceil<std::chrono::milliseconds>(
-        kTick - (std::chrono::steady_clock::now() - last_tick));
-    int timeout = static_cast<int>(std::max<std::int64_t>(1, to_tick.count()));
-    if (!pending_.empty() || !reservations_.empty())
-      timeout = std::min(timeout, static_cast<int>(kPendingRecheck.count()));
-    if (!listening_ && may_overflow_ && !graceful_)
-      timeout = std::min(timeout, static_cast<int>(kOverflowRecheck.count()));
+    int timeout = next_timeout(std::chrono::steady_clock::now(), last_tick);
     int n = ::epoll_wait(epoll_.get(), events.data(), kMaxEvents, timeout);
     if (n < 0 && errno != EINTR) {
       spdlog::error("epoll_wait() failed: {} ({})", std::strerror(errno), errno);
@@ -101,8 +113,8 @@ void EventLoop::run() {
       } else if (static_cast<int>(tag) == wakeup_.get()) {
         std::uint64_t value;
         [[maybe_unused]] auto r = ::read(wakeup_.get(), &value, sizeof(value));
-      } else if (auto it = watched_.find(static_cast<int>(tag)); it != watched_.end()) {
-        it->second();
+      } else if (watched_.contains(static_cast<int>(tag))) {
+        host_.readable(static_cast<int>(tag));
       }
     }
     // Connections with half a request head are peeked at again shortly.
@@ -110,14 +122,14 @@ void EventLoop::run() {
     for (Connection* c : pending) on_readable(c);
     pending.clear();
     sweep_partial_heads();
-    expire_reservations();
-    update_listening();
-    accept_overflow();
-
     auto now = std::chrono::steady_clock::now();
+    admission_.tick(now);
+    update_listening();
+    accept_overflow(now);
+
     if (now - last_tick >= kTick) {
       last_tick = now;
-      if (tick_) tick_();
+      host_.tick();
     }
     if (graceful_) {
       std::lock_guard lock(mutex_);
@@ -145,26 +157,25 @@ void EventLoop::on_readable(Connection* c) {
   ScreenResult verdict = screen_request_head(buf.data(), static_cast<std::size_t>(n), options_.limits);
   switch (verdict.verdict) {
     case Verdict::complete:
-      c->partial = false;
-      unreserve(c);
+      c->head_since.reset();
+      admission_.head_arrived(c->admission);
       c->state = Connection::State::working;
-      if (c->status_only) {
+      if (c->admission.kind() == Kind::status_only) {
         // Answered here, so the whole request must be in: a status probe
         // sends no body.
         if (verdict.stdin_complete)
-          serve_status_(c);
+          host_.serve_inline(c);
         else
           close_connection(c);
-      } else if (verdict.stdin_complete && is_inline_ && is_inline_(verdict.script_name))
-        serve_inline_(c);
-      else
-        dispatch_(c);
+      } else if (verdict.stdin_complete && host_.is_inline(verdict.script_name)) {
+        host_.serve_inline(c);
+      } else {
+        admission_.dispatched(c->admission);
+        host_.dispatch(c);
+      }
       return;
     case Verdict::need_more:
-      if (!c->partial) {
-        c->partial = true;
-        c->partial_since = std::chrono::steady_clock::now();
-      }
+      if (!c->head_since) c->head_since = std::chrono::steady_clock::now();
       pending_.push_back(c);
       return;
     case Verdict::management: {
@@ -182,10 +193,7 @@ void EventLoop::on_readable(Connection* c) {
       }
       // Whatever follows (a request, more to come, or EOF) is looked at on
       // the next turn, so a flood of such records cannot monopolise the loop.
-      if (!c->partial) {
-        c->partial = true;
-        c->partial_since = std::chrono::steady_clock::now();
-      }
+      if (!c->head_since) c->head_since = std::chrono::steady_clock::now();
       pending_.push_back(c);
       return;
     }
@@ -202,7 +210,7 @@ void EventLoop::sweep_partial_heads() {
   auto now = std::chrono::steady_clock::now();
   std::vector<Connection*> keep;
   for (Connection* c : pending_) {
-    if (now - c->partial_since > options_.head_timeout) {
+    if (now - *c->head_since > options_.head_timeout) {
       spdlog::warn("closing FastCGI connection from {}: request head incomplete after {} ms",
                    ClientFilter::peer_text(c->peer), options_.head_timeout.count());
       close_connection(c);
@@ -225,7 +233,10 @@ void EventLoop::rearm(Connection* c) {
   epoll_event ev{};
   ev.events = EPOLLIN | EPOLLONESHOT;
   ev.data.ptr = c;
-  if (::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, c->fd.get(), &ev) != 0) connections_.erase(c);
+  if (::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, c->fd.get(), &ev) != 0) {
+    spdlog::warn("epoll_ctl(MOD) failed: {} ({}), closing the connection", std::strerror(errno), errno);
+    connections_.erase(c);
+  }
 }
 
 void EventLoop::release(Connection* c) {
@@ -237,7 +248,7 @@ void EventLoop::release(Connection* c) {
 }
 
 void EventLoop::close_connection(Connection* c) {
-  unreserve(c);
+  admission_.closed(c->admission);
   std::lock_guard lock(mutex_);
   connections_.erase(c);  // closing the fd also removes it from the epoll set
 }
@@ -258,7 +269,7 @@ void EventLoop::close_idle_locked() {
       idle = !data_waiting && !fresh;
     }
     if (idle) {
-      unreserve(c);
+      admission_.closed(c->admission);
       pending_.erase(std::remove(pending_.begin(), pending_.end(), it->first), pending_.end());
       it = connections_.erase(it);
     } else {

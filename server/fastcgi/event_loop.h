@@ -7,14 +7,16 @@
 
 #include <atomic>
 #include <chrono>
-#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
+#include "server/fastcgi/admission.h"
 #include "server/fastcgi/connection.h"
 #include "server/fastcgi/listener.h"
 #include "server/fastcgi/record_screen.h"
@@ -22,55 +24,55 @@
 namespace cppfpm::server {
 
 struct LoopOptions {
-  std::chrono::milliseconds head_timeout{10000};  // a started request head must complete in this time
+  // A started request head must complete in this time.
+  std::chrono::milliseconds head_timeout{10000};
   ScreenLimits limits;
   int max_conns = 1;  // answered to FCGI_GET_VALUES
   int max_reqs = 1;
 };
 
+// What the loop needs from the program that runs it. Called from the loop
+// thread.
+class LoopHost {
+ public:
+  virtual ~LoopHost() = default;
+  // A request head arrived whole: serve the connection on a worker thread
+  // (admission was told it is dispatched).
+  virtual void dispatch(Connection* connection) = 0;
+  // Requests for these scripts (status, ping) are answered in the loop
+  // thread when they arrived whole, so they answer while every worker
+  // thread is busy.
+  virtual bool is_inline(std::string_view script) = 0;
+  // Serves one request in the loop thread: an inline script, or anything
+  // that came in on pm.status_listen (admission kind status_only).
+  virtual void serve_inline(Connection* connection) = 0;
+  // A connection from the pool's socket was accepted (not pm.status_listen).
+  virtual void accepted() = 0;
+  // Every 250 ms.
+  virtual void tick() = 0;
+  // An fd given to EventLoop::watch() is readable.
+  virtual void readable(int fd) = 0;
+};
+
 class EventLoop {
  public:
-  using Dispatch = std::function<void(Connection*)>;
-  // Called every 250 ms from the loop thread.
-  using Tick = std::function<void()>;
-
-  EventLoop(int listen_fd, ClientFilter filter, LoopOptions options);
+  // `admission` decides when the pool's socket is accepted on; the loop
+  // tells it what it accepts, dispatches and closes.
+  EventLoop(int listen_fd, ClientFilter filter, LoopOptions options, Admission& admission,
+            LoopHost& host);
   ~EventLoop();
   EventLoop(const EventLoop&) = delete;
   EventLoop& operator=(const EventLoop&) = delete;
 
-  void on_dispatch(Dispatch dispatch) { dispatch_ = std::move(dispatch); }
-  void on_tick(Tick tick) { tick_ = std::move(tick); }
-  // Runs in the loop thread for every accepted connection.
-  void on_accept(std::function<void()> f) { on_accept_ = std::move(f); }
-  // Accept only while `has_room()` (a worker thread is free): otherwise the
-  // connection waits in the kernel's backlog where another child, or the
-  // master's pm, sees it. Workers call resume_accepting() when they finish.
-  void on_capacity(std::function<bool()> has_room) { has_room_ = std::move(has_room); }
-  void resume_accepting();
-  // While no thread is free, a connection that has waited in the backlog
-  // for kOverflowDelay is still taken, one at a time and only while
-  // `may_overflow()`: a status or ping probe is then answered here at once,
-  // and anything else waits for this child's next free thread instead of
-  // waiting unseen. `waiting(+1/-1)` follows such connections until their
-  // request is answered here or handed over.
-  void on_overflow(std::function<bool()> may_overflow, std::function<void(int)> waiting) {
-    may_overflow_ = std::move(may_overflow);
-    waiting_ = std::move(waiting);
-  }
-  // Requests for these scripts (status, ping) are answered in the loop
-  // thread itself when they arrived whole, so they answer even when every
-  // worker thread is busy.
-  void on_inline(std::function<bool(const std::string&)> is_inline, Dispatch serve_inline) {
-    is_inline_ = std::move(is_inline);
-    serve_inline_ = std::move(serve_inline);
-  }
   // pm.status_listen: a second listening socket accepted on whatever the
   // worker threads are doing; its requests are answered in the loop thread
-  // by `serve` (status and ping only), and count in no capacity.
-  void add_status_listener(int fd, Dispatch serve);
-  // Adds an fd the loop watches for readability; `handler` runs in the loop thread.
-  void watch(int fd, std::function<void()> handler);
+  // (LoopHost::serve_inline) and count in no capacity.
+  void add_status_listener(int fd);
+  // Adds an fd the loop watches for readability (LoopHost::readable).
+  void watch(int fd);
+  // Admission may allow more now (a worker finished): the loop looks again.
+  // Safe from any thread.
+  void resume_accepting();
 
   // Runs until stop(). Thread: the loop thread.
   void run();
@@ -87,56 +89,50 @@ class EventLoop {
   void release(Connection* connection);
 
   bool stopped_now() const { return stop_now_.load(); }
-  // Accepted connections whose first request has not reached a worker yet.
-  // They count against the child's capacity: a child takes no more
-  // connections than it has free threads for.
-  int reserved() const { return reserved_.load(std::memory_order_relaxed); }
   std::size_t connection_count() const;
   std::uint64_t accepted() const { return accepted_.load(); }
 
  private:
+  using Kind = AdmissionTicket::Kind;
+  using TimePoint = std::chrono::steady_clock::time_point;
+
   void accept_all();
-  // How a connection came: the pool's socket with a free thread, the same
-  // while saturated (see on_overflow), or pm.status_listen.
-  enum class Accepted { pool, overflow, status_only };
   // Accepts one connection from `listen_fd`; false when its backlog is
   // empty or broken.
-  bool accept_one(int listen_fd, Accepted kind);
+  bool accept_one(int listen_fd, Kind kind);
   void accept_status();
-  void accept_overflow();
-  void drop_overflow(Connection* connection);
+  void accept_overflow(TimePoint now);
+  // accept4() ran out of file descriptors: no accepting for a while.
+  void back_off_accepting(int error);
+  bool backing_off(TimePoint now) const { return backoff_until_ && now < *backoff_until_; }
   void on_readable(Connection* connection);
   void close_connection(Connection* connection);
   void close_idle_locked();
   void sweep_partial_heads();
   void wake();
+  int next_timeout(TimePoint now, TimePoint last_tick) const;
   void update_listening();
-  void unreserve(Connection* connection);
-  void expire_reservations();
+  // Adds `fd` to the epoll set or removes it; `polled` tracks which.
+  void set_polled(int fd, bool want, bool& polled, const char* what);
 
   int listen_fd_;
   int status_fd_ = -1;
-  Dispatch serve_status_;
   ClientFilter filter_;
   LoopOptions options_;
+  Admission& admission_;
+  LoopHost& host_;
   Fd epoll_;
   Fd wakeup_;
-  Dispatch dispatch_;
-  Tick tick_;
-  std::function<bool()> has_room_;
-  std::function<void()> on_accept_;
-  std::function<bool()> may_overflow_;
-  std::function<void(int)> waiting_;
-  std::optional<std::chrono::steady_clock::time_point> backlog_since_;  // loop thread only
-  std::function<bool(const std::string&)> is_inline_;
-  Dispatch serve_inline_;
-  bool listening_ = true;                 // loop thread only
-  std::atomic<bool> paused_{false};       // accepting paused for lack of a free worker
-  std::atomic<int> reserved_{0};
-  std::vector<Connection*> reservations_;  // loop thread only: connections holding a place
-  std::unordered_map<int, std::function<void()>> watched_;
+  bool listening_ = true;            // loop thread only
+  bool status_polled_ = false;       // loop thread only
+  std::atomic<bool> paused_{false};  // the pool's socket is out of the epoll set
+  // Out of file descriptors (EMFILE/ENFILE): when accepting may resume, and
+  // when the episode began (it is logged once). Loop thread only.
+  std::optional<TimePoint> backoff_until_;
+  std::optional<TimePoint> fd_shortage_since_;
+  std::unordered_set<int> watched_;
   std::vector<Connection*> pending_;  // loop thread only: heads still arriving
-  mutable std::mutex mutex_;  // guards connections_ and the stopping flags
+  mutable std::mutex mutex_;          // guards connections_ and the stopping flags
   std::unordered_map<Connection*, std::unique_ptr<Connection>> connections_;
   std::atomic<bool> graceful_{false};
   std::atomic<bool> stop_now_{false};

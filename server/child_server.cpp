@@ -1,0 +1,161 @@
+#include "server/child_server.h"
+
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <csignal>
+
+#include <spdlog/spdlog.h>
+
+#include "handlers/router.h"
+#include "server/log.h"
+
+namespace cppfpm::server {
+namespace {
+
+LoopOptions loop_options(const pool::PoolConfig& pool) {
+  LoopOptions options;
+  options.max_conns = pool.pm_max_children * pool.threads_per_child;
+  options.max_reqs = options.max_conns;
+  return options;
+}
+
+}  // namespace
+
+ChildServer::ChildServer(const pool::PoolConfig& pool, int listen_fd, const pool::ChildIdentity& id,
+                         Fd signals, const PoolPages& pages, RequestHandler handle)
+    : pool_(pool),
+      id_(id),
+      pages_(pages),
+      handle_(std::move(handle)),
+      // pm.status_listen answers the pool's own pages and nothing else.
+      pages_only_([this](const Request& request, Response& response) {
+        if (!pages_.serve(request, response)) handlers::Router::not_found(response);
+      }),
+      access_log_(pool.access_log, pool.access_format),
+      signals_(std::move(signals)),
+      admission_(
+          AdmissionRules{.threads = pool.threads_per_child, .max_requests = pool.pm_max_requests},
+          // Overflow only once the pm can add no child that would take it.
+          [this] { return !id_.board || id_.board->counts().total >= pool_.pm_max_children; },
+          [this](int waiting) {
+            if (id_.board)
+              id_.board->child(id_.slot).waiting.store(waiting, std::memory_order_relaxed);
+          }),
+      loop_(listen_fd, ClientFilter(pool.listen_allowed_clients), loop_options(pool), admission_,
+            *this),
+      workers_(pool.threads_per_child,
+               [this](Connection* c, int index) { serve_on_worker(c, index); }),
+      watchdog_(pool, id.board, id.slot, workers_) {
+  watchdog_.on_terminated([this] {
+    admission_.terminated();
+    loop_.resume_accepting();
+  });
+  if (id.status_fd >= 0) loop_.add_status_listener(id.status_fd);
+  loop_.watch(signals_.get());
+}
+
+int ChildServer::run() {
+  loop_.run();
+  if (loop_.stopped_now()) {
+    // Fast stop: requests in flight are abandoned, as php-fpm's SIGTERM does.
+    spdlog::default_logger()->flush();
+    ::_exit(0);
+  }
+  if (id_.board) id_.board->child(id_.slot).state = static_cast<int>(pool::ChildState::finishing);
+  workers_.stop();
+  return 0;
+}
+
+void ChildServer::dispatch(Connection* c) {
+  workers_.submit(c);
+}
+
+bool ChildServer::is_inline(std::string_view script) {
+  return pages_.is_pool_page(script);
+}
+
+void ChildServer::serve_inline(Connection* c) {
+  bool status_only = c->admission.kind() == AdmissionTicket::Kind::status_only;
+  exchange(c, -1, status_only ? pages_only_ : handle_);
+}
+
+void ChildServer::accepted() {
+  if (id_.board) id_.board->pool().accepted_conn.fetch_add(1, std::memory_order_relaxed);
+}
+
+void ChildServer::tick() {
+  watchdog_.check();
+}
+
+void ChildServer::readable(int fd) {
+  if (fd == signals_.get()) read_signals();
+}
+
+void ChildServer::serve_on_worker(Connection* c, int index) {
+  admission_.taken(c->admission);
+  bool abandoned = exchange(c, index, handle_);
+  // pm.max_requests: finish what is in flight, exit, the master replaces us.
+  if (admission_.finished(abandoned)) loop_.stop_gracefully();
+  loop_.resume_accepting();
+}
+
+bool ChildServer::exchange(Connection* c, int index, const RequestHandler& handler) {
+  WorkerPool::Slot* slot = index >= 0 ? &workers_.slot(index) : nullptr;
+  std::int64_t start = pool::now_us();
+  bool began = false;
+  auto started = [&](const Request& request) {
+    began = true;
+    if (id_.board && slot)
+      id_.board->request_started(id_.slot, index, start, std::string(request.method()),
+                                 std::string(request.script_name()),
+                                 std::string(request.query_string()));
+  };
+  RequestHandler observed = [&](const Request& request, Response& response) {
+    handler(request, response);
+    if (access_log_.enabled())
+      access_log_.write(AccessRecord{request, response, start, pool::now_us(), pool_.name});
+  };
+  if (slot) {
+    slot->fd = c->fd.get();
+    slot->slow_logged = false;
+    slot->started_us = start;
+  }
+  AfterExchange after = serve_fcgi_request(c->fd.get(), observed, ExchangeLimits{}, started);
+  c->requests.fetch_add(1);
+  bool abandoned = slot && WorkerPool::current_thread_abandoned();
+  if (slot && !abandoned) {
+    slot->started_us = 0;
+    slot->fd = -1;
+    if (id_.board && began) id_.board->request_finished(id_.slot, index, pool::now_us());
+  }
+  if (after == AfterExchange::closed) {
+    c->fd.release();  // libfcgi closed it
+    loop_.release(c);
+  } else {
+    loop_.rearm(c);
+  }
+  return abandoned;
+}
+
+void ChildServer::read_signals() {
+  signalfd_siginfo info{};
+  while (::read(signals_.get(), &info, sizeof(info)) == sizeof(info)) {
+    switch (info.ssi_signo) {
+      case SIGQUIT:
+        loop_.stop_gracefully();
+        break;
+      case SIGUSR1:
+        reopen_logs();
+        access_log_.reopen();
+        break;
+      case SIGUSR2:
+        break;  // the master reloads; children ignore it
+      default:
+        loop_.stop_now();
+        break;
+    }
+  }
+}
+
+}  // namespace cppfpm::server

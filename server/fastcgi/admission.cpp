@@ -1,0 +1,153 @@
+#include "server/fastcgi/admission.h"
+
+#include <algorithm>
+
+namespace cppfpm::server {
+
+Admission::Admission(AdmissionRules rules, std::function<bool()> at_max_children,
+                     std::function<void(int)> report_waiting)
+    : rules_(rules),
+      at_max_children_(std::move(at_max_children)),
+      report_waiting_(std::move(report_waiting)) {}
+
+bool Admission::do_may_accept() const {
+  long promised = in_flight_ + static_cast<long>(reservations_.size());
+  if (rules_.max_requests > 0 && served_ + promised >= rules_.max_requests) return false;
+  return promised < rules_.threads;
+}
+
+// Saturated and no reservation left (one at a time), no request waiting in
+// the queue already, requests left, and no child the pm could add.
+bool Admission::do_overflow_allowed() const {
+  if (do_may_accept() || !reservations_.empty()) return false;
+  if (rules_.max_requests > 0 && served_ + in_flight_ >= rules_.max_requests) return false;
+  if (in_flight_ > rules_.threads) return false;
+  return !at_max_children_ || at_max_children_();
+}
+
+void Admission::do_change_waiting(int delta) {
+  waiting_ += delta;
+  if (report_waiting_) report_waiting_(waiting_);
+}
+
+void Admission::do_release(AdmissionTicket& ticket) {
+  std::erase_if(reservations_, [&](const Reservation& r) { return r.id == ticket.id_; });
+  if (ticket.waiting_) {
+    ticket.waiting_ = false;
+    do_change_waiting(-1);
+  }
+}
+
+bool Admission::may_accept() const {
+  std::lock_guard lock(mutex_);
+  return do_may_accept();
+}
+
+bool Admission::overflow_allowed() const {
+  std::lock_guard lock(mutex_);
+  return do_overflow_allowed();
+}
+
+bool Admission::overflow_due(bool backlog_waiting, Time now) {
+  std::lock_guard lock(mutex_);
+  if (!backlog_waiting || !do_overflow_allowed()) {
+    backlog_since_.reset();
+    return false;
+  }
+  if (!backlog_since_) {
+    backlog_since_ = now;
+    return false;
+  }
+  if (now - *backlog_since_ < rules_.overflow_delay) return false;
+  backlog_since_.reset();
+  return true;
+}
+
+std::optional<std::chrono::milliseconds> Admission::next_check(Time now) const {
+  using std::chrono::milliseconds;
+  std::lock_guard lock(mutex_);
+  std::optional<milliseconds> next;
+  for (const Reservation& r : reservations_) {
+    auto left = std::max(milliseconds(0), std::chrono::ceil<milliseconds>(r.until - now));
+    if (!next || left < *next) next = left;
+  }
+  if (!do_may_accept() && (!next || rules_.backlog_poll < *next)) next = rules_.backlog_poll;
+  return next;
+}
+
+void Admission::accepted(AdmissionTicket& ticket, Kind kind, Time now) {
+  std::lock_guard lock(mutex_);
+  ticket = AdmissionTicket{};
+  ticket.kind_ = kind;
+  ticket.id_ = next_id_++;
+  if (kind == Kind::status_only) return;
+  reservations_.push_back(Reservation{ticket.id_, now + rules_.reservation});
+  if (kind == Kind::overflow) {
+    ticket.waiting_ = true;
+    do_change_waiting(+1);
+  }
+}
+
+void Admission::head_arrived(AdmissionTicket& ticket) {
+  std::lock_guard lock(mutex_);
+  do_release(ticket);
+}
+
+void Admission::closed(AdmissionTicket& ticket) {
+  std::lock_guard lock(mutex_);
+  do_release(ticket);
+}
+
+void Admission::dispatched(AdmissionTicket& ticket) {
+  std::lock_guard lock(mutex_);
+  if (in_flight_++ >= rules_.threads) {
+    ticket.queued_ = true;
+    do_change_waiting(+1);
+  }
+}
+
+void Admission::tick(Time now) {
+  std::lock_guard lock(mutex_);
+  std::erase_if(reservations_, [&](const Reservation& r) { return now >= r.until; });
+}
+
+void Admission::taken(AdmissionTicket& ticket) {
+  std::lock_guard lock(mutex_);
+  if (!ticket.queued_) return;
+  ticket.queued_ = false;
+  do_change_waiting(-1);
+}
+
+bool Admission::finished(bool abandoned) {
+  std::lock_guard lock(mutex_);
+  ++served_;
+  if (!abandoned) --in_flight_;
+  return rules_.max_requests > 0 && served_ >= rules_.max_requests;
+}
+
+void Admission::terminated() {
+  std::lock_guard lock(mutex_);
+  --in_flight_;
+}
+
+int Admission::in_flight() const {
+  std::lock_guard lock(mutex_);
+  return in_flight_;
+}
+
+int Admission::reserved() const {
+  std::lock_guard lock(mutex_);
+  return static_cast<int>(reservations_.size());
+}
+
+int Admission::waiting() const {
+  std::lock_guard lock(mutex_);
+  return waiting_;
+}
+
+long Admission::served() const {
+  std::lock_guard lock(mutex_);
+  return served_;
+}
+
+}  // namespace cppfpm::server

@@ -1,0 +1,135 @@
+#pragma once
+// Admission: whether a child may take a connection now. One owner for the
+// whole policy, so that it reads in one place and is tested without sockets:
+//
+// - A connection is accepted from the pool's socket only while a worker
+//   thread is free and not promised to a connection accepted just before
+//   (a reservation, which lasts `reservation`: nginx sends its request right
+//   after connecting, so a silent or trickling client cannot hold a thread's
+//   place for long). Otherwise it waits in the kernel backlog, where another
+//   child, or the master's pm, sees it.
+// - Saturated, once the pool has pm.max_children children (the pm can start
+//   none that would take it) and the backlog has stayed non-empty for
+//   `overflow_delay`, one connection is taken anyway: a status or ping probe
+//   is then answered in the loop at once, anything else waits for this
+//   child's next free thread, counted as waiting (the status page's listen
+//   queue). One at a time, never while a request already waits in the queue.
+// - pm.max_requests: no connection is taken for a request this child will
+//   not serve; the request that reaches the limit ends the child.
+// - pm.status_listen connections count in no capacity.
+//
+// The loop thread asks and reports accepts, heads and closes; worker threads
+// report what they take and finish. Every member is thread-safe. Time is
+// passed in, never read here.
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <vector>
+
+namespace cppfpm::server {
+
+struct AdmissionRules {
+  int threads = 1;        // pm.threads_per_child
+  long max_requests = 0;  // pm.max_requests, 0 for no limit
+  std::chrono::milliseconds reservation{100};
+  // Long enough that a child freeing a thread (or one the pm spawns) takes a
+  // burst from the backlog first; short enough for a monitoring probe.
+  std::chrono::milliseconds overflow_delay{200};
+  // How often a saturated loop looks at its backlog (it is out of epoll).
+  std::chrono::milliseconds backlog_poll{20};
+};
+
+// Admission's record of one connection, kept in the connection. Only
+// Admission reads or writes it (under its lock).
+class AdmissionTicket {
+ public:
+  enum class Kind { pool, overflow, status_only };
+  Kind kind() const { return kind_; }
+
+ private:
+  friend class Admission;
+  Kind kind_ = Kind::pool;
+  std::uint64_t id_ = 0;
+  bool waiting_ = false;  // taken while saturated, its request not seen yet
+  bool queued_ = false;   // handed over while every thread was busy
+};
+
+class Admission {
+ public:
+  using Clock = std::chrono::steady_clock;
+  using Time = Clock::time_point;
+  using Kind = AdmissionTicket::Kind;
+
+  // `at_max_children`: the pool has pm.max_children children. `report_waiting`
+  // receives the waiting count after each change (the scoreboard's `waiting`).
+  Admission(AdmissionRules rules, std::function<bool()> at_max_children,
+            std::function<void(int)> report_waiting = {});
+
+  // --- Asked by the loop thread.
+  // A free thread nobody was promised, and requests left under pm.max_requests.
+  bool may_accept() const;
+  // The rule allows a connection from the backlog while saturated; the loop
+  // then looks whether one waits (a poll) and asks overflow_due().
+  bool overflow_allowed() const;
+  // Whether to take one connection from the backlog now: true once it has
+  // been seen non-empty (`backlog_waiting`) for overflow_delay, with the rule
+  // allowing it all along.
+  bool overflow_due(bool backlog_waiting, Time now);
+  // How soon the loop must ask again (a reservation expires, the backlog is
+  // due a look); nullopt when nothing here is time-bound.
+  std::optional<std::chrono::milliseconds> next_check(Time now) const;
+
+  // --- Told by the loop thread.
+  // A connection was accepted: a pool one holds a reservation from `now`.
+  void accepted(AdmissionTicket& ticket, Kind kind, Time now);
+  // Its request head arrived whole (served inline or dispatched next), or it
+  // was closed: it holds a place no more and no longer waits.
+  void head_arrived(AdmissionTicket& ticket);
+  void closed(AdmissionTicket& ticket);
+  // Handed to the worker queue; waits there when every thread is busy.
+  void dispatched(AdmissionTicket& ticket);
+  // Ends reservations older than `reservation`.
+  void tick(Time now);
+
+  // --- Told by worker threads (and the watchdog).
+  // A worker thread took the connection from the queue.
+  void taken(AdmissionTicket& ticket);
+  // A worker finished a request; `abandoned` when its thread was given up on
+  // (terminated() already gave its place back). Counted before the place is
+  // given back, so no request slips past pm.max_requests. Returns true when
+  // this request reached pm.max_requests: the child should finish.
+  bool finished(bool abandoned);
+  // The watchdog gave up on a thread stuck in a request: its place is free.
+  void terminated();
+
+  int in_flight() const;
+  int reserved() const;
+  int waiting() const;
+  long served() const;
+
+ private:
+  struct Reservation {
+    std::uint64_t id;
+    Time until;
+  };
+  // do_: the caller holds mutex_.
+  bool do_may_accept() const;
+  bool do_overflow_allowed() const;
+  void do_release(AdmissionTicket& ticket);
+  void do_change_waiting(int delta);
+
+  const AdmissionRules rules_;
+  std::function<bool()> at_max_children_;
+  std::function<void(int)> report_waiting_;
+  mutable std::mutex mutex_;
+  std::uint64_t next_id_ = 1;
+  std::vector<Reservation> reservations_;
+  int in_flight_ = 0;  // dispatched, not finished (may exceed threads: queued)
+  long served_ = 0;
+  int waiting_ = 0;
+  std::optional<Time> backlog_since_;
+};
+
+}  // namespace cppfpm::server
