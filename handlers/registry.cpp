@@ -7,7 +7,9 @@
 
 namespace cppfpm::handlers {
 
-std::int64_t SystemClock::unix_now() const { return static_cast<std::int64_t>(std::time(nullptr)); }
+std::int64_t SystemClock::unix_now() const {
+  return static_cast<std::int64_t>(std::time(nullptr));
+}
 
 std::vector<Route> builtin_routes() {
   return {

@@ -4,9 +4,9 @@
 // request_terminate_timeout, the slowlog and the pm under load.
 #include <algorithm>
 #include <chrono>
-#include <cstdlib>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <thread>
 

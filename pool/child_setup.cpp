@@ -25,8 +25,10 @@ bool prepare_child_process(const PoolConfig& c) {
   if (c.rlimit_files > 0) {
     rlimit limit{static_cast<rlim_t>(c.rlimit_files), static_cast<rlim_t>(c.rlimit_files)};
     if (::setrlimit(RLIMIT_NOFILE, &limit) != 0)
-      spdlog::warn("[pool {}] failed to set rlimit_files for this pool: setrlimit(RLIMIT_NOFILE, {}) failed: {}",
-                   c.name, c.rlimit_files, std::strerror(errno));
+      spdlog::warn(
+          "[pool {}] failed to set rlimit_files for this pool: setrlimit(RLIMIT_NOFILE, {}) "
+          "failed: {}",
+          c.name, c.rlimit_files, std::strerror(errno));
   }
   if (c.clear_env) ::clearenv();
   for (const auto& [name, value] : c.env) ::setenv(name.c_str(), value.c_str(), 1);
@@ -51,7 +53,8 @@ bool prepare_child_process(const PoolConfig& c) {
     return false;
   }
   if (pw && ::initgroups(c.user.c_str(), gid) != 0) {
-    spdlog::error("[pool {}] failed to initgroups({}, {}): {}", c.name, c.user, gid, std::strerror(errno));
+    spdlog::error("[pool {}] failed to initgroups({}, {}): {}", c.name, c.user, gid,
+                  std::strerror(errno));
     return false;
   }
   if (pw && ::setuid(pw->pw_uid) != 0) {

@@ -62,11 +62,13 @@ pid_t PoolChildren::spawn() {
 bool PoolChildren::on_exit(pid_t pid, int status) {
   auto it = children_.find(pid);
   if (it == children_.end()) return false;
-  double lived = std::chrono::duration<double>(std::chrono::steady_clock::now() - it->second.started).count();
+  double lived =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - it->second.started).count();
   if (WIFSIGNALED(status)) {
     int sig = WTERMSIG(status);
     auto level = (sig == SIGTERM || sig == SIGQUIT) ? spdlog::level::info : spdlog::level::warn;
-    spdlog::log(level, "[pool {}] child {} exited on signal {} (SIG{}) after {:.6f} seconds from start",
+    spdlog::log(level,
+                "[pool {}] child {} exited on signal {} (SIG{}) after {:.6f} seconds from start",
                 config_.name, pid, sig, ::sigabbrev_np(sig) ? ::sigabbrev_np(sig) : "?", lived);
   } else {
     int code = WEXITSTATUS(status);

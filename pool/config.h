@@ -41,7 +41,7 @@ struct GlobalConfig {
 struct PoolConfig {
   std::string name;  // the section name
 
-  std::string listen = "127.0.0.1:9000";            // host:port, port, or unix socket path
+  std::string listen = "127.0.0.1:9000";  // host:port, port, or unix socket path
   // php-fpm's pm.status_listen: a second socket that serves only the status
   // and ping pages, accepted on whatever the pool's threads are doing.
   std::string pm_status_listen;

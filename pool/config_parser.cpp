@@ -203,8 +203,7 @@ void ConfigParser::on_setting_line(std::string_view key, std::string_view value,
                                    const Location& where) {
   Parsed<std::string> decoded = decode_value(value, env_);
   if (!decoded.ok()) {
-    diagnostics_.error(where,
-                       std::string(key) + " = " + std::string(value) + " " + decoded.error);
+    diagnostics_.error(where, std::string(key) + " = " + std::string(value) + " " + decoded.error);
     return;
   }
   if (key == "include") {

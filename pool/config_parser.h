@@ -1,6 +1,7 @@
 #pragma once
 // Reading php-fpm config files: physical lines, sections, `include=` and
-// value syntax, each malformed line reported at FILE:LINE. What the settings mean is ConfigSink's job.
+// value syntax, each malformed line reported at FILE:LINE. What the settings mean is ConfigSink's
+// job.
 #include <string>
 #include <string_view>
 #include <vector>

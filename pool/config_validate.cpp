@@ -92,9 +92,9 @@ void validate_pool(PoolDraft& pool, Diagnostics& diagnostics) {
                           " is the pool's own listen address; give it another one");
   }
   if (!c.pm_status_listen.empty() && c.pm_status_path.empty() && c.ping_path.empty()) {
-    diagnostics.warning(pool.where({"pm.status_listen"}),
-                        p + "pm.status_listen serves only pm.status_path and ping.path, and " +
-                            "neither is set");
+    diagnostics.warning(
+        pool.where({"pm.status_listen"}),
+        p + "pm.status_listen serves only pm.status_path and ping.path, and " + "neither is set");
   }
   if (pool.php_memcached_handler) {
     // A php-memcached pool file: share its sessions (memc.sess.key.<id>)

@@ -20,9 +20,11 @@ constexpr std::int64_t kListenCooldownUs = 100000;
 
 }  // namespace
 
-Master::Master(const Config& config, std::vector<PoolRuntime> pools, ChildMain child_main) : config_(config) {
+Master::Master(const Config& config, std::vector<PoolRuntime> pools, ChildMain child_main)
+    : config_(config) {
   for (const auto& p : pools) {
-    pools_.push_back(std::make_unique<PoolChildren>(*p.config, p.listen_fd, child_main, p.status_fd));
+    pools_.push_back(
+        std::make_unique<PoolChildren>(*p.config, p.listen_fd, child_main, p.status_fd));
     pms_.push_back(std::make_unique<ProcessManager>(*pools_.back()));
     listen_cooldown_until_us_.push_back(0);
   }
@@ -89,11 +91,14 @@ void Master::report_to_systemd() {
     accepted += p->board().pool().accepted_conn.load();
     slow += p->board().pool().slow_requests.load();
   }
-  std::uint64_t rate = accepted >= last_accepted_ ? (accepted - last_accepted_) / static_cast<std::uint64_t>(interval) : 0;
+  std::uint64_t rate = accepted >= last_accepted_
+                           ? (accepted - last_accepted_) / static_cast<std::uint64_t>(interval)
+                           : 0;
   last_accepted_ = accepted;
-  systemd_notify("STATUS=Processes active: " + std::to_string(active) + ", idle: " + std::to_string(idle) +
-                 ", Requests: " + std::to_string(accepted) + ", slow: " + std::to_string(slow) +
-                 ", Traffic: " + std::to_string(rate) + "req/sec");
+  systemd_notify("STATUS=Processes active: " + std::to_string(active) +
+                 ", idle: " + std::to_string(idle) + ", Requests: " + std::to_string(accepted) +
+                 ", slow: " + std::to_string(slow) + ", Traffic: " + std::to_string(rate) +
+                 "req/sec");
 }
 
 void Master::begin_stop(State state) {
@@ -134,7 +139,8 @@ void Master::wait_for_events(const sigset_t& mask) {
   for (std::size_t i = 0; i < pools_.size(); ++i) {
     if (state_ != State::normal || !pms_[i]->wants_listen_events()) continue;
     if (listen_cooldown_until_us_[i] > now) {
-      wake_at = wake_at == 0 ? listen_cooldown_until_us_[i] : std::min(wake_at, listen_cooldown_until_us_[i]);
+      wake_at = wake_at == 0 ? listen_cooldown_until_us_[i]
+                             : std::min(wake_at, listen_cooldown_until_us_[i]);
       continue;
     }
     fds.push_back(pollfd{pools_[i]->listen_fd(), POLLIN, 0});
@@ -215,7 +221,8 @@ int Master::run() {
     }
     if (state_ != State::normal && total_children() == 0) {
       for (auto& p : pools_)
-        for (int fd : p->output().fds()) p->output().on_readable(fd);  // what the children said last
+        for (int fd : p->output().fds())
+          p->output().on_readable(fd);  // what the children said last
       break;
     }
     wait_for_events(wait_mask);

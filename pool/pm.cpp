@@ -13,9 +13,14 @@ void ProcessManager::spawn(int n) {
 
 void ProcessManager::start() {
   switch (config().pm) {
-    case PmMode::static_: spawn(config().pm_max_children); break;
-    case PmMode::dynamic: spawn(config().pm_start_servers); break;
-    case PmMode::ondemand: break;  // the first connection spawns the first child
+    case PmMode::static_:
+      spawn(config().pm_max_children);
+      break;
+    case PmMode::dynamic:
+      spawn(config().pm_start_servers);
+      break;
+    case PmMode::ondemand:
+      break;  // the first connection spawns the first child
   }
 }
 
@@ -23,8 +28,8 @@ void ProcessManager::reached_max_children() {
   if (warned_max_children_) return;
   warned_max_children_ = true;
   children_.board().pool().max_children_reached.fetch_add(1);
-  spdlog::warn("[pool {}] server reached pm.max_children setting ({}), consider raising it", config().name,
-               config().pm_max_children);
+  spdlog::warn("[pool {}] server reached pm.max_children setting ({}), consider raising it",
+               config().name, config().pm_max_children);
 }
 
 int replacements_after_exit(const PoolConfig& c, int live, bool retired) {
@@ -84,10 +89,11 @@ void ProcessManager::dynamic_tick() {
       break;
     case DynamicStep::Action::spawn:
       if (step.busy)
-        spdlog::warn("[pool {}] seems busy (you may need to increase pm.start_servers, or "
-                     "pm.min/max_spare_servers), spawning {} children, there are {} idle, and "
-                     "{} total children",
-                     config().name, step.spawn, counts.idle, total);
+        spdlog::warn(
+            "[pool {}] seems busy (you may need to increase pm.start_servers, or "
+            "pm.min/max_spare_servers), spawning {} children, there are {} idle, and "
+            "{} total children",
+            config().name, step.spawn, counts.idle, total);
       spawn(step.spawn);
       break;
   }

@@ -32,13 +32,15 @@ std::int64_t now_us() {
   return static_cast<std::int64_t>(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000;
 }
 
-Scoreboard::Scoreboard(int max_children, int threads) : max_children_(max_children), threads_(threads) {
+Scoreboard::Scoreboard(int max_children, int threads)
+    : max_children_(max_children), threads_(threads) {
   std::size_t children = static_cast<std::size_t>(max_children);
   std::size_t thread_slots = children * static_cast<std::size_t>(threads);
   size_ = sizeof(PoolCounters) + children * sizeof(ChildSlot) + thread_slots * sizeof(ThreadSlot);
   base_ = ::mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   if (base_ == MAP_FAILED)
-    throw std::runtime_error(std::string("mmap() failed for the scoreboard: ") + std::strerror(errno));
+    throw std::runtime_error(std::string("mmap() failed for the scoreboard: ") +
+                             std::strerror(errno));
   auto* p = static_cast<char*>(base_);
   pool_ = new (p) PoolCounters();
   p += sizeof(PoolCounters);
@@ -54,7 +56,9 @@ Scoreboard::~Scoreboard() {
   if (base_ && base_ != MAP_FAILED) ::munmap(base_, size_);
 }
 
-ChildSlot& Scoreboard::child(int index) { return children_[index]; }
+ChildSlot& Scoreboard::child(int index) {
+  return children_[index];
+}
 
 ThreadSlot& Scoreboard::thread(int child_index, int thread_index) {
   return threads_base_[static_cast<std::size_t>(child_index) * static_cast<std::size_t>(threads_) +
@@ -90,12 +94,14 @@ void Scoreboard::release(int index) {
 
 int Scoreboard::find(pid_t pid) const {
   for (int i = 0; i < max_children_; ++i)
-    if (children_[i].pid.load() == pid && children_[i].state.load() != static_cast<int>(ChildState::free)) return i;
+    if (children_[i].pid.load() == pid &&
+        children_[i].state.load() != static_cast<int>(ChildState::free))
+      return i;
   return -1;
 }
 
-void Scoreboard::request_started(int ci, int ti, std::int64_t now, const std::string& method, const std::string& script,
-                                 const std::string& query) {
+void Scoreboard::request_started(int ci, int ti, std::int64_t now, const std::string& method,
+                                 const std::string& script, const std::string& query) {
   ThreadSlot& t = thread(ci, ti);
   t.seq.fetch_add(1);
   copy_text(t.method, sizeof(t.method), method);
@@ -139,7 +145,8 @@ Scoreboard::Counts Scoreboard::counts() const {
 int Scoreboard::waiting() const {
   int n = 0;
   for (int i = 0; i < max_children_; ++i)
-    if (children_[i].state.load() != static_cast<int>(ChildState::free)) n += std::max(0, children_[i].waiting.load());
+    if (children_[i].state.load() != static_cast<int>(ChildState::free))
+      n += std::max(0, children_[i].waiting.load());
   return n;
 }
 

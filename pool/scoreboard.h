@@ -20,7 +20,7 @@ enum class ChildState : int { free = 0, idle, active, finishing };
 
 struct ThreadSlot {
   std::atomic<std::int64_t> request_start_us{0};  // 0: not serving
-  std::atomic<std::uint32_t> seq{0};  // odd while the text below is being written
+  std::atomic<std::uint32_t> seq{0};              // odd while the text below is being written
   char script[200] = {0};
   char method[12] = {0};
   char query[200] = {0};
@@ -32,7 +32,7 @@ struct ChildSlot {
   std::atomic<std::int64_t> started_us{0};
   std::atomic<std::uint64_t> requests{0};
   std::atomic<int> busy_threads{0};
-  std::atomic<std::int64_t> last_request_us{0};        // duration of the last finished request
+  std::atomic<std::int64_t> last_request_us{0};  // duration of the last finished request
   std::atomic<std::int64_t> last_request_end_us{0};
   std::atomic<std::int64_t> idle_since_us{0};
   // Requests inside this child that wait for a worker thread (a kept
@@ -72,8 +72,9 @@ class Scoreboard {
   int find(pid_t pid) const;
 
   // Child: request bookkeeping for one worker thread.
-  void request_started(int child_index, int thread_index, std::int64_t now_us, const std::string& method,
-                       const std::string& script, const std::string& query);
+  void request_started(int child_index, int thread_index, std::int64_t now_us,
+                       const std::string& method, const std::string& script,
+                       const std::string& query);
   void request_finished(int child_index, int thread_index, std::int64_t now_us);
 
   struct Counts {

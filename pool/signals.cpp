@@ -17,19 +17,34 @@ constexpr int kHandled[] = {SIGINT, SIGTERM, SIGQUIT, SIGUSR1, SIGUSR2, SIGCHLD,
 extern "C" void on_signal(int signo) {
   switch (signo) {
     case SIGINT:
-    case SIGTERM: g_flags.terminate = 1; break;
-    case SIGQUIT: g_flags.quit = 1; break;
-    case SIGUSR1: g_flags.reopen = 1; break;
-    case SIGUSR2: g_flags.reload = 1; break;
-    case SIGCHLD: g_flags.child = 1; break;
-    case SIGALRM: g_flags.tick = 1; break;
-    default: break;
+    case SIGTERM:
+      g_flags.terminate = 1;
+      break;
+    case SIGQUIT:
+      g_flags.quit = 1;
+      break;
+    case SIGUSR1:
+      g_flags.reopen = 1;
+      break;
+    case SIGUSR2:
+      g_flags.reload = 1;
+      break;
+    case SIGCHLD:
+      g_flags.child = 1;
+      break;
+    case SIGALRM:
+      g_flags.tick = 1;
+      break;
+    default:
+      break;
   }
 }
 
 }  // namespace
 
-SignalFlags& signal_flags() { return g_flags; }
+SignalFlags& signal_flags() {
+  return g_flags;
+}
 
 sigset_t install_master_signals() {
   sigset_t block;
@@ -43,7 +58,8 @@ sigset_t install_master_signals() {
   sigemptyset(&sa.sa_mask);
   sa.sa_flags = SA_RESTART;
   for (int s : kHandled)
-    if (sigaction(s, &sa, nullptr) != 0) spdlog::error("sigaction({}) failed: {}", s, std::strerror(errno));
+    if (sigaction(s, &sa, nullptr) != 0)
+      spdlog::error("sigaction({}) failed: {}", s, std::strerror(errno));
   std::signal(SIGPIPE, SIG_IGN);
   for (int s : kHandled) sigdelset(&old, s);
   return old;

@@ -6,7 +6,6 @@
 namespace cppfpm::pool {
 namespace {
 
-
 void append_hex4(std::string& out, unsigned value) {
   char buf[8];
   std::snprintf(buf, sizeof buf, "\\u%04x", value & 0xFFFFu);

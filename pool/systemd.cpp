@@ -21,8 +21,9 @@ bool systemd_notify(const std::string& state) {
   if (sa.sun_path[0] == '@') sa.sun_path[0] = '\0';  // abstract namespace
   int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return false;
-  auto sent = ::sendto(fd, state.data(), state.size(), MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(&sa),
-                       static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + len));
+  auto sent =
+      ::sendto(fd, state.data(), state.size(), MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(&sa),
+               static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + len));
   ::close(fd);
   return sent == static_cast<ssize_t>(state.size());
 }

@@ -19,11 +19,13 @@ WorkerOutput::~WorkerOutput() {
 bool WorkerOutput::open(WorkerOutputEnds& ends) {
   int out[2], err[2];
   if (::pipe2(out, O_CLOEXEC) != 0) {
-    spdlog::error("[pool {}] pipe2() failed for catch_workers_output: {} ({})", pool_, std::strerror(errno), errno);
+    spdlog::error("[pool {}] pipe2() failed for catch_workers_output: {} ({})", pool_,
+                  std::strerror(errno), errno);
     return false;
   }
   if (::pipe2(err, O_CLOEXEC) != 0) {
-    spdlog::error("[pool {}] pipe2() failed for catch_workers_output: {} ({})", pool_, std::strerror(errno), errno);
+    spdlog::error("[pool {}] pipe2() failed for catch_workers_output: {} ({})", pool_,
+                  std::strerror(errno), errno);
     ::close(out[0]);
     ::close(out[1]);
     return false;

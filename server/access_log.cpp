@@ -18,11 +18,14 @@ std::string format_time(std::int64_t us, const std::string& pattern) {
   std::tm tm{};
   ::localtime_r(&t, &tm);
   char buf[128];
-  std::size_t n = std::strftime(buf, sizeof(buf), pattern.empty() ? "%d/%b/%Y:%H:%M:%S %z" : pattern.c_str(), &tm);
+  std::size_t n = std::strftime(buf, sizeof(buf),
+                                pattern.empty() ? "%d/%b/%Y:%H:%M:%S %z" : pattern.c_str(), &tm);
   return std::string(buf, n);
 }
 
-std::string or_dash(std::string_view v) { return v.empty() ? "-" : std::string(v); }
+std::string or_dash(std::string_view v) {
+  return v.empty() ? "-" : std::string(v);
+}
 
 }  // namespace
 
@@ -46,39 +49,82 @@ std::string format_access_line(const std::string& format, const AccessRecord& r)
     double seconds = static_cast<double>(r.end_us - r.start_us) / 1e6;
     char buf[64];
     switch (format[i]) {
-      case '%': out += '%'; break;
-      case 'C': out += "0.00"; break;
+      case '%':
+        out += '%';
+        break;
+      case 'C':
+        out += "0.00";
+        break;
       case 'd':
-        if (arg == "mili" || arg == "milli") std::snprintf(buf, sizeof(buf), "%.3f", seconds * 1e3);
-        else if (arg == "micro") std::snprintf(buf, sizeof(buf), "%.0f", seconds * 1e6);
-        else std::snprintf(buf, sizeof(buf), "%.3f", seconds);
+        if (arg == "mili" || arg == "milli")
+          std::snprintf(buf, sizeof(buf), "%.3f", seconds * 1e3);
+        else if (arg == "micro")
+          std::snprintf(buf, sizeof(buf), "%.0f", seconds * 1e6);
+        else
+          std::snprintf(buf, sizeof(buf), "%.3f", seconds);
         out += buf;
         break;
-      case 'e': out += or_dash(r.request.param(arg)); break;
-      case 'f': out += or_dash(r.request.param("SCRIPT_FILENAME").empty() ? r.request.script_name()
-                                                                           : r.request.param("SCRIPT_FILENAME"));
+      case 'e':
+        out += or_dash(r.request.param(arg));
         break;
-      case 'l': out += std::to_string(r.request.body().size()); break;
-      case 'm': out += or_dash(r.request.method()); break;
-      case 'M': out += "0"; break;
-      case 'n': out += r.pool; break;
-      case 'p': out += std::to_string(::getpid()); break;
-      case 'P': out += std::to_string(::getppid()); break;
-      case 'q': out += std::string(r.request.query_string()); break;
-      case 'Q': out += r.request.query_string().empty() ? "" : "?"; break;
-      case 'r': out += or_dash(r.request.param("REQUEST_URI")); break;
-      case 'R': out += or_dash(r.request.param("REMOTE_ADDR")); break;
-      case 's': out += std::to_string(r.response.status); break;
-      case 't': out += format_time(r.start_us, arg); break;
-      case 'T': out += format_time(r.end_us, arg); break;
-      case 'u': out += or_dash(r.request.param("REMOTE_USER")); break;
-      default: out += '%'; out += format[i]; break;
+      case 'f':
+        out += or_dash(r.request.param("SCRIPT_FILENAME").empty()
+                           ? r.request.script_name()
+                           : r.request.param("SCRIPT_FILENAME"));
+        break;
+      case 'l':
+        out += std::to_string(r.request.body().size());
+        break;
+      case 'm':
+        out += or_dash(r.request.method());
+        break;
+      case 'M':
+        out += "0";
+        break;
+      case 'n':
+        out += r.pool;
+        break;
+      case 'p':
+        out += std::to_string(::getpid());
+        break;
+      case 'P':
+        out += std::to_string(::getppid());
+        break;
+      case 'q':
+        out += std::string(r.request.query_string());
+        break;
+      case 'Q':
+        out += r.request.query_string().empty() ? "" : "?";
+        break;
+      case 'r':
+        out += or_dash(r.request.param("REQUEST_URI"));
+        break;
+      case 'R':
+        out += or_dash(r.request.param("REMOTE_ADDR"));
+        break;
+      case 's':
+        out += std::to_string(r.response.status);
+        break;
+      case 't':
+        out += format_time(r.start_us, arg);
+        break;
+      case 'T':
+        out += format_time(r.end_us, arg);
+        break;
+      case 'u':
+        out += or_dash(r.request.param("REMOTE_USER"));
+        break;
+      default:
+        out += '%';
+        out += format[i];
+        break;
     }
   }
   return out;
 }
 
-AccessLog::AccessLog(std::string path, std::string format) : path_(std::move(path)), format_(std::move(format)) {
+AccessLog::AccessLog(std::string path, std::string format)
+    : path_(std::move(path)), format_(std::move(format)) {
   reopen();
 }
 
@@ -90,7 +136,8 @@ void AccessLog::reopen() {
   if (path_.empty()) return;
   int fd = ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
   if (fd < 0) {
-    spdlog::error("failed to open access log ({}): open() failed: {} ({})", path_, std::strerror(errno), errno);
+    spdlog::error("failed to open access log ({}): open() failed: {} ({})", path_,
+                  std::strerror(errno), errno);
     return;
   }
   if (fd_ < 0) {

@@ -82,8 +82,9 @@ int run_child(const pool::PoolConfig& pool, int listen_fd, const pool::ChildIden
   Watchdog::install_stack_capture();
 
   auto store = make_session_store(pool);
-  sql::SociDatabase db(sql::DatabaseOptions{pool.sql_dsn, pool.sql_connect_timeout, pool.sql_read_timeout,
-                                            pool.sql_write_timeout, pool.effective_sql_pool_size()});
+  sql::SociDatabase db(sql::DatabaseOptions{pool.sql_dsn, pool.sql_connect_timeout,
+                                            pool.sql_read_timeout, pool.sql_write_timeout,
+                                            pool.effective_sql_pool_size()});
   sql::MemcachedCacheStore cache_store(memcached::parse_save_path(pool.effective_cache_servers()));
   sql::CachedQueries cache(cache_store, db, sql::QueryCacheOptions{.default_ttl = pool.cache_ttl});
   handlers::SystemClock clock;

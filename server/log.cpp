@@ -1,10 +1,10 @@
 #include "server/log.h"
 
+#include <fcntl.h>
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/base_sink.h>
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/spdlog.h>
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <memory>
@@ -16,19 +16,32 @@ namespace {
 // spdlog's levels under php-fpm's names.
 class PhpFpmLevel final : public spdlog::custom_flag_formatter {
  public:
-  void format(const spdlog::details::log_msg& msg, const std::tm&, spdlog::memory_buf_t& dest) override {
+  void format(const spdlog::details::log_msg& msg, const std::tm&,
+              spdlog::memory_buf_t& dest) override {
     std::string_view name;
     switch (msg.level) {
       case spdlog::level::trace:
-      case spdlog::level::debug: name = "DEBUG"; break;
-      case spdlog::level::info: name = "NOTICE"; break;
-      case spdlog::level::warn: name = "WARNING"; break;
-      case spdlog::level::err: name = "ERROR"; break;
-      default: name = "ALERT"; break;
+      case spdlog::level::debug:
+        name = "DEBUG";
+        break;
+      case spdlog::level::info:
+        name = "NOTICE";
+        break;
+      case spdlog::level::warn:
+        name = "WARNING";
+        break;
+      case spdlog::level::err:
+        name = "ERROR";
+        break;
+      default:
+        name = "ALERT";
+        break;
     }
     dest.append(name.data(), name.data() + name.size());
   }
-  std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<PhpFpmLevel>(); }
+  std::unique_ptr<custom_flag_formatter> clone() const override {
+    return std::make_unique<PhpFpmLevel>();
+  }
 };
 
 // Writes each line to a file descriptor with one write(2): fd 2 normally,

@@ -31,7 +31,8 @@ bool PoolPages::serve(const Request& request, Response& response) const {
     return true;
   }
   pool::StatusQuery query = pool::parse_status_query(request.query_string());
-  pool::StatusSnapshot snapshot = pool::take_snapshot(*board_, config_.name, pool::to_string(config_.pm), listen_fd_);
+  pool::StatusSnapshot snapshot =
+      pool::take_snapshot(*board_, config_.name, pool::to_string(config_.pm), listen_fd_);
   std::string content_type;
   response.body = pool::render_status(snapshot, query, content_type);
   response.add_header("Content-Type", content_type);

@@ -7,8 +7,8 @@
 
 #include <atomic>
 #include <cerrno>
-#include <cstring>
 #include <csignal>
+#include <cstring>
 #include <ctime>
 #include <thread>
 
@@ -22,7 +22,9 @@ namespace {
 constexpr int kMaxFrames = 64;
 void* g_frames[kMaxFrames];
 std::atomic<int> g_frame_count{-1};
-int stack_signal() { return SIGRTMIN + 3; }
+int stack_signal() {
+  return SIGRTMIN + 3;
+}
 
 extern "C" void capture_stack(int) {
   int n = ::backtrace(g_frames, kMaxFrames);
@@ -40,7 +42,8 @@ std::string timestamp() {
 
 }  // namespace
 
-Watchdog::Watchdog(const pool::PoolConfig& config, pool::Scoreboard* board, int slot, WorkerPool& workers)
+Watchdog::Watchdog(const pool::PoolConfig& config, pool::Scoreboard* board, int slot,
+                   WorkerPool& workers)
     : config_(config), board_(board), slot_(slot), workers_(workers) {}
 
 void Watchdog::install_stack_capture() {
@@ -80,22 +83,24 @@ void Watchdog::check() {
 
 void Watchdog::log_slow(int index, std::int64_t elapsed_us) {
   if (board_) board_->pool().slow_requests.fetch_add(1);
-  spdlog::warn("[pool {}] child {}, {} executing too slow ({:.6f} sec), logging", config_.name, ::getpid(),
-               describe(index), elapsed_us / 1e6);
+  spdlog::warn("[pool {}] child {}, {} executing too slow ({:.6f} sec), logging", config_.name,
+               ::getpid(), describe(index), elapsed_us / 1e6);
   if (config_.slowlog.empty()) return;
   int fd = ::open(config_.slowlog.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
   if (fd < 0) {
-    spdlog::error("[pool {}] open(\"{}\") failed for slowlog: {} ({})", config_.name, config_.slowlog,
-                  std::strerror(errno), errno);
+    spdlog::error("[pool {}] open(\"{}\") failed for slowlog: {} ({})", config_.name,
+                  config_.slowlog, std::strerror(errno), errno);
     return;
   }
-  std::string head = "\n" + timestamp() + "  [pool " + config_.name + "] pid " + std::to_string(::getpid()) + "\n" +
-                     "script_filename = " + (board_ ? board_->thread(slot_, index).script : std::string("?")) +
+  std::string head = "\n" + timestamp() + "  [pool " + config_.name + "] pid " +
+                     std::to_string(::getpid()) + "\n" + "script_filename = " +
+                     (board_ ? board_->thread(slot_, index).script : std::string("?")) +
                      "\nrequest duration = " + std::to_string(elapsed_us / 1000) + " ms\n";
   [[maybe_unused]] auto w = ::write(fd, head.data(), head.size());
   g_frame_count = -1;
   if (::pthread_kill(workers_.slot(index).thread, stack_signal()) == 0) {
-    for (int waited = 0; waited < 200 && g_frame_count.load(std::memory_order_acquire) < 0; ++waited)
+    for (int waited = 0; waited < 200 && g_frame_count.load(std::memory_order_acquire) < 0;
+         ++waited)
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
     int n = g_frame_count.load(std::memory_order_acquire);
     if (n > 0) ::backtrace_symbols_fd(g_frames, n, fd);
@@ -105,8 +110,8 @@ void Watchdog::log_slow(int index, std::int64_t elapsed_us) {
 
 void Watchdog::terminate(int index, std::int64_t elapsed_us) {
   WorkerPool::Slot& s = workers_.slot(index);
-  spdlog::warn("[pool {}] child {}, {} execution timed out ({:.6f} sec), terminating", config_.name, ::getpid(),
-               describe(index), elapsed_us / 1e6);
+  spdlog::warn("[pool {}] child {}, {} execution timed out ({:.6f} sec), terminating", config_.name,
+               ::getpid(), describe(index), elapsed_us / 1e6);
   int fd = s.fd.load();
   if (fd >= 0) ::shutdown(fd, SHUT_RDWR);
   if (board_ && slot_ >= 0) board_->request_finished(slot_, index, pool::now_us());

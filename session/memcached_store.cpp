@@ -28,7 +28,8 @@ constexpr std::size_t kMaxInflatedSession = 64u << 20;
 MemcachedStore::MemcachedStore(std::string_view save_path, std::chrono::milliseconds timeout)
     : MemcachedStore(memcached::parse_save_path(save_path), timeout) {}
 
-MemcachedStore::MemcachedStore(std::vector<memcached::Server> servers, std::chrono::milliseconds timeout)
+MemcachedStore::MemcachedStore(std::vector<memcached::Server> servers,
+                               std::chrono::milliseconds timeout)
     : MemcachedStore(std::move(servers), MemcachedOptions{.timeouts = {.call = timeout}}) {}
 
 MemcachedStore::MemcachedStore(std::vector<memcached::Server> servers, MemcachedOptions options)
@@ -36,7 +37,8 @@ MemcachedStore::MemcachedStore(std::vector<memcached::Server> servers, Memcached
       options_(options),
       outages_(servers_, options_.timeouts.outage_grace(), options_.replicas),
       connections_([this] {
-        return std::make_unique<MemcachedConnection>(servers_, options_.timeouts, options_.replicas);
+        return std::make_unique<MemcachedConnection>(servers_, options_.timeouts,
+                                                     options_.replicas);
       }) {
   if (servers_.empty()) throw std::invalid_argument("MemcachedStore: no memcached server given");
   if (options_.replicas < 0) options_.replicas = 0;
@@ -64,7 +66,8 @@ StoreResult MemcachedStore::read(std::string_view key, std::string& out) {
     const std::unique_ptr<char, decltype(&std::free)> value(
         memcached_get(conn->server(server), key.data(), key.size(), &length, &flags, &rc),
         &std::free);
-    const ServerReply reply = outages_.classify(server, conn->server(server), rc, "memcached_get", key);
+    const ServerReply reply =
+        outages_.classify(server, conn->server(server), rc, "memcached_get", key);
     failures.add(reply);
     if (reply.result == StoreResult::ok) {
       out.assign(value ? value.get() : "", value ? length : 0);
@@ -74,9 +77,10 @@ StoreResult MemcachedStore::read(std::string_view key, std::string& out) {
         if (auto inflated = pecl_uncompress(out, kMaxInflatedSession)) {
           out = std::move(*inflated);
         } else {
-          spdlog::warn("session store: value of {} is marked compressed (flags {}) but is not a zlib stream "
-                       "of at most {} bytes",
-                       key, flags, kMaxInflatedSession);
+          spdlog::warn(
+              "session store: value of {} is marked compressed (flags {}) but is not a zlib stream "
+              "of at most {} bytes",
+              key, flags, kMaxInflatedSession);
         }
       }
       return outages_.outcome(StoreResult::ok, failures, "memcached_get", key);
@@ -106,7 +110,8 @@ StoreResult MemcachedStore::write(std::string_view key, std::string_view value,
   for (std::size_t server : conn->holders(key)) {
     const memcached_return_t rc = memcached_set(conn->server(server), key.data(), key.size(),
                                                 value.data(), value.size(), exptime, flags);
-    const ServerReply reply = outages_.classify(server, conn->server(server), rc, "memcached_set", key);
+    const ServerReply reply =
+        outages_.classify(server, conn->server(server), rc, "memcached_set", key);
     failures.add(reply);
     if (reply.result == StoreResult::ok) result = StoreResult::ok;
   }
@@ -126,7 +131,8 @@ StoreResult MemcachedStore::touch(std::string_view key, std::chrono::seconds ttl
   for (std::size_t server : conn->holders(key)) {
     const memcached_return_t rc =
         memcached_touch(conn->server(server), key.data(), key.size(), exptime);
-    const ServerReply reply = outages_.classify(server, conn->server(server), rc, "memcached_touch", key);
+    const ServerReply reply =
+        outages_.classify(server, conn->server(server), rc, "memcached_touch", key);
     failures.add(reply);
     touched = touched || reply.result == StoreResult::ok;
     missing = missing || reply.result == StoreResult::not_found;
@@ -145,9 +151,11 @@ StoreResult MemcachedStore::remove(std::string_view key) {
   Failures failures;
   for (std::size_t server : conn->holders(key)) {
     const memcached_return_t rc = memcached_delete(conn->server(server), key.data(), key.size(), 0);
-    const ServerReply reply = outages_.classify(server, conn->server(server), rc, "memcached_delete", key);
+    const ServerReply reply =
+        outages_.classify(server, conn->server(server), rc, "memcached_delete", key);
     failures.add(reply);
-    if (reply.result == StoreResult::ok || result == StoreResult::unavailable) result = reply.result;
+    if (reply.result == StoreResult::ok || result == StoreResult::unavailable)
+      result = reply.result;
   }
   return outages_.outcome(result, failures, "memcached_delete", key);
 }

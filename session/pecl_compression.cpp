@@ -34,7 +34,8 @@ std::optional<std::string> pecl_compress(std::string_view value, std::size_t thr
   if (threshold == 0 || value.size() < threshold || value.size() > UINT_MAX) return std::nullopt;
   uLongf size = compressBound(static_cast<uLong>(value.size()));
   std::string out(size, '\0');
-  if (compress(reinterpret_cast<Bytef*>(out.data()), &size, reinterpret_cast<const Bytef*>(value.data()),
+  if (compress(reinterpret_cast<Bytef*>(out.data()), &size,
+               reinterpret_cast<const Bytef*>(value.data()),
                static_cast<uLong>(value.size())) != Z_OK)
     return std::nullopt;
   // memcache.compress_min_savings (0.2): otherwise PHP stores it plain too.

@@ -55,9 +55,10 @@ memcached_st* MemcachedCacheStore::handle() {
   const memcached::Handle* h = handles_.local();
   if (h != nullptr) return h->get();
   if (outage_.failed())
-    spdlog::error("query cache: memcached unreachable ({}): no libmemcached handle; queries go "
-                  "straight to MariaDB until it is back",
-                  names_);
+    spdlog::error(
+        "query cache: memcached unreachable ({}): no libmemcached handle; queries go "
+        "straight to MariaDB until it is back",
+        names_);
   return nullptr;
 }
 
@@ -71,9 +72,10 @@ CacheResult MemcachedCacheStore::answer(memcached_st* handle, memcached_return_t
       break;
     case memcached::Reply::unreachable:
       if (outage_.failed())
-        spdlog::error("query cache: memcached unreachable ({}): {} failed: {}; queries go straight "
-                      "to MariaDB until it is back",
-                      names_, call, memcached_last_error_message(handle));
+        spdlog::error(
+            "query cache: memcached unreachable ({}): {} failed: {}; queries go straight "
+            "to MariaDB until it is back",
+            names_, call, memcached_last_error_message(handle));
       break;
   }
   return classify(rc);
@@ -103,7 +105,8 @@ CacheResult MemcachedCacheStore::set(std::string_view key, std::string_view valu
   memcached_st* mc = handle();
   if (mc == nullptr) return CacheResult::unavailable;
   const time_t exptime = memcached::memcached_exptime_from_now(ttl);
-  return answer(mc, memcached_set(mc, key.data(), key.size(), value.data(), value.size(), exptime, 0),
+  return answer(mc,
+                memcached_set(mc, key.data(), key.size(), value.data(), value.size(), exptime, 0),
                 "memcached_set");
 }
 
@@ -112,7 +115,8 @@ CacheResult MemcachedCacheStore::add(std::string_view key, std::string_view valu
   memcached_st* mc = handle();
   if (mc == nullptr) return CacheResult::unavailable;
   const time_t exptime = memcached::memcached_exptime_from_now(ttl);
-  return answer(mc, memcached_add(mc, key.data(), key.size(), value.data(), value.size(), exptime, 0),
+  return answer(mc,
+                memcached_add(mc, key.data(), key.size(), value.data(), value.size(), exptime, 0),
                 "memcached_add");
 }
 

@@ -20,9 +20,9 @@ namespace cppfpm::sql {
 class MemcachedCacheStore final : public CacheStore {
  public:
   // Throws std::invalid_argument when `servers` is empty.
-  explicit MemcachedCacheStore(
-      std::vector<memcached::Server> servers,
-      memcached::Timeouts timeouts = {.call = memcached::kDefaultQueryCacheTimeout});
+  explicit MemcachedCacheStore(std::vector<memcached::Server> servers,
+                               memcached::Timeouts timeouts = {
+                                   .call = memcached::kDefaultQueryCacheTimeout});
   ~MemcachedCacheStore() override;
 
   CacheResult get(std::string_view key, std::string& value) override;

@@ -25,14 +25,19 @@ constexpr auto kTick = std::chrono::milliseconds(250);
 
 [[noreturn]] void throw_failed(const char* call) {
   int error = errno;
-  throw std::runtime_error(std::string(call) + " failed: " + std::strerror(error) + " (" + std::to_string(error) +
-                           ")");
+  throw std::runtime_error(std::string(call) + " failed: " + std::strerror(error) + " (" +
+                           std::to_string(error) + ")");
 }
 
 }  // namespace
 
-EventLoop::EventLoop(int listen_fd, ClientFilter filter, LoopOptions options, Admission& admission, LoopHost& host)
-    : listen_fd_(listen_fd), filter_(std::move(filter)), options_(options), admission_(admission), host_(host) {
+EventLoop::EventLoop(int listen_fd, ClientFilter filter, LoopOptions options, Admission& admission,
+                     LoopHost& host)
+    : listen_fd_(listen_fd),
+      filter_(std::move(filter)),
+      options_(options),
+      admission_(admission),
+      host_(host) {
   epoll_.reset(::epoll_create1(EPOLL_CLOEXEC));
   if (!epoll_) throw_failed("epoll_create1()");
   wakeup_.reset(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
@@ -40,12 +45,14 @@ EventLoop::EventLoop(int listen_fd, ClientFilter filter, LoopOptions options, Ad
   epoll_event ev{};
   ev.events = EPOLLIN;
   ev.data.u64 = static_cast<std::uint64_t>(wakeup_.get());
-  if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, wakeup_.get(), &ev) != 0) throw_failed("epoll_ctl(ADD, eventfd)");
+  if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, wakeup_.get(), &ev) != 0)
+    throw_failed("epoll_ctl(ADD, eventfd)");
   // EPOLLEXCLUSIVE: every child waits on the same inherited socket; wake
   // one of them per connection, not all (thundering herd).
   ev.events = EPOLLIN | EPOLLEXCLUSIVE;
   ev.data.u64 = static_cast<std::uint64_t>(listen_fd_);
-  if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, listen_fd_, &ev) != 0) throw_failed("epoll_ctl(ADD, listen)");
+  if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, listen_fd_, &ev) != 0)
+    throw_failed("epoll_ctl(ADD, listen)");
 }
 
 EventLoop::~EventLoop() = default;
@@ -54,7 +61,8 @@ void EventLoop::watch(int fd) {
   epoll_event ev{};
   ev.events = EPOLLIN;
   ev.data.u64 = static_cast<std::uint64_t>(fd);
-  if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev) != 0) throw_failed("epoll_ctl(ADD, watched fd)");
+  if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev) != 0)
+    throw_failed("epoll_ctl(ADD, watched fd)");
   watched_.insert(fd);
 }
 
@@ -82,11 +90,13 @@ std::size_t EventLoop::connection_count() const {
 // deadlines (reservations, the saturated backlog), the end of a back-off.
 int EventLoop::next_timeout(TimePoint now, TimePoint last_tick) const {
   using std::chrono::milliseconds;
-  auto timeout = std::max(milliseconds(1), std::chrono::ceil<milliseconds>(kTick - (now - last_tick)));
+  auto timeout =
+      std::max(milliseconds(1), std::chrono::ceil<milliseconds>(kTick - (now - last_tick)));
   if (!pending_.empty()) timeout = std::min(timeout, kPendingRecheck);
   if (!graceful_) {
     if (auto next = admission_.next_check(now)) timeout = std::min(timeout, *next);
-    if (backing_off(now)) timeout = std::min(timeout, std::chrono::ceil<milliseconds>(*backoff_until_ - now));
+    if (backing_off(now))
+      timeout = std::min(timeout, std::chrono::ceil<milliseconds>(*backoff_until_ - now));
   }
   return static_cast<int>(timeout.count());
 }
@@ -154,7 +164,8 @@ void EventLoop::on_readable(Connection* c) {
     rearm(c);
     return;
   }
-  ScreenResult verdict = screen_request_head(buf.data(), static_cast<std::size_t>(n), options_.limits);
+  ScreenResult verdict =
+      screen_request_head(buf.data(), static_cast<std::size_t>(n), options_.limits);
   switch (verdict.verdict) {
     case Verdict::complete:
       c->head_since.reset();
@@ -181,7 +192,8 @@ void EventLoop::on_readable(Connection* c) {
     case Verdict::management: {
       // Consume the record (its bytes are in the socket) and answer it.
       std::vector<char> sink(verdict.consumed);
-      if (::recv(c->fd.get(), sink.data(), sink.size(), MSG_DONTWAIT) != static_cast<ssize_t>(sink.size())) {
+      if (::recv(c->fd.get(), sink.data(), sink.size(), MSG_DONTWAIT) !=
+          static_cast<ssize_t>(sink.size())) {
         close_connection(c);
         return;
       }
@@ -234,7 +246,8 @@ void EventLoop::rearm(Connection* c) {
   ev.events = EPOLLIN | EPOLLONESHOT;
   ev.data.ptr = c;
   if (::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, c->fd.get(), &ev) != 0) {
-    spdlog::warn("epoll_ctl(MOD) failed: {} ({}), closing the connection", std::strerror(errno), errno);
+    spdlog::warn("epoll_ctl(MOD) failed: {} ({}), closing the connection", std::strerror(errno),
+                 errno);
     connections_.erase(c);
   }
 }

@@ -44,7 +44,8 @@ void init_fastcgi() {
   if (FCGX_Init() != 0) spdlog::critical("FCGX_Init() failed");
 }
 
-AfterExchange serve_fcgi_request(int fd, const RequestHandler& handler, const ExchangeLimits& limits,
+AfterExchange serve_fcgi_request(int fd, const RequestHandler& handler,
+                                 const ExchangeLimits& limits,
                                  const std::function<void(const Request&)>& on_params) {
   FCGX_Request fcgi;
   // No listening socket: the event loop accepts. libfcgi only serves `fd`.

@@ -26,7 +26,8 @@ enum class AfterExchange {
 void init_fastcgi();
 
 // `on_params` runs once the params are read, before the body is.
-AfterExchange serve_fcgi_request(int fd, const RequestHandler& handler, const ExchangeLimits& limits,
+AfterExchange serve_fcgi_request(int fd, const RequestHandler& handler,
+                                 const ExchangeLimits& limits,
                                  const std::function<void(const Request&)>& on_params = {});
 
 }  // namespace cppfpm::server

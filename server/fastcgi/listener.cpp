@@ -31,8 +31,10 @@ Fd open_listener(const ListenAddress& address, const ListenOptions& options) {
     sa.sun_family = AF_UNIX;
     std::strncpy(sa.sun_path, address.path.c_str(), sizeof(sa.sun_path) - 1);
     ::unlink(address.path.c_str());
-    if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) != 0) fail("bind()", address.path);
-    mode_t mode = options.mode.empty() ? 0660 : static_cast<mode_t>(std::stoul(options.mode, nullptr, 8));
+    if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) != 0)
+      fail("bind()", address.path);
+    mode_t mode =
+        options.mode.empty() ? 0660 : static_cast<mode_t>(std::stoul(options.mode, nullptr, 8));
     if (::chmod(address.path.c_str(), mode) != 0) fail("chmod()", address.path);
     if (!options.owner.empty() || !options.group.empty()) {
       uid_t uid = static_cast<uid_t>(-1);
@@ -59,9 +61,11 @@ Fd open_listener(const ListenAddress& address, const ListenOptions& options) {
   hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
   addrinfo* res = nullptr;
   std::string port = std::to_string(address.port);
-  int rc = ::getaddrinfo(address.host.empty() ? nullptr : address.host.c_str(), port.c_str(), &hints, &res);
+  int rc = ::getaddrinfo(address.host.empty() ? nullptr : address.host.c_str(), port.c_str(),
+                         &hints, &res);
   if (rc != 0)
-    throw std::runtime_error("getaddrinfo() failed for " + address.str() + ": " + ::gai_strerror(rc));
+    throw std::runtime_error("getaddrinfo() failed for " + address.str() + ": " +
+                             ::gai_strerror(rc));
   std::unique_ptr<addrinfo, decltype(&::freeaddrinfo)> guard(res, &::freeaddrinfo);
   Fd fd(::socket(res->ai_family, res->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (!fd) fail("socket()", address.str());

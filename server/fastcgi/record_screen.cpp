@@ -20,10 +20,12 @@ ScreenResult complete() {
   return r;
 }
 
-ScreenResult invalid(std::string reason) { ScreenResult r;
+ScreenResult invalid(std::string reason) {
+  ScreenResult r;
   r.verdict = Verdict::invalid;
   r.reason = std::move(reason);
-  return r; }
+  return r;
+}
 
 // Reads a 1- or 4-byte length (section 3.4); false when it runs past `end`.
 bool read_length(const std::string& s, std::size_t& i, std::uint32_t& out) {
@@ -80,10 +82,14 @@ std::string get_values_result(const std::vector<std::string>& names, int max_con
   std::string body;
   for (const auto& name : names) {
     std::string value;
-    if (name == "FCGI_MAX_CONNS") value = std::to_string(max_conns);
-    else if (name == "FCGI_MAX_REQS") value = std::to_string(max_reqs);
-    else if (name == "FCGI_MPXS_CONNS") value = "0";
-    else continue;  // unknown names are left out of the reply
+    if (name == "FCGI_MAX_CONNS")
+      value = std::to_string(max_conns);
+    else if (name == "FCGI_MAX_REQS")
+      value = std::to_string(max_reqs);
+    else if (name == "FCGI_MPXS_CONNS")
+      value = "0";
+    else
+      continue;  // unknown names are left out of the reply
     append_length(body, name.size());
     append_length(body, value.size());
     body += name;
@@ -129,7 +135,8 @@ ScreenResult screen_request_head(const unsigned char* data, std::size_t size,
     if (id == 0) {
       // Management records (section 4): the loop answers FCGI_GET_VALUES
       // itself, so a client that only asks never occupies a worker.
-      if (type != kGetValues) return invalid("record type " + std::to_string(type) + " for request id 0");
+      if (type != kGetValues)
+        return invalid("record type " + std::to_string(type) + " for request id 0");
       if (request_id != -1) return invalid("FCGI_GET_VALUES inside a request");
       ScreenResult m;
       m.verdict = Verdict::management;
@@ -149,7 +156,8 @@ ScreenResult screen_request_head(const unsigned char* data, std::size_t size,
     switch (type) {
       case kBeginRequest: {
         if (request_id != -1) return invalid("second FCGI_BEGIN_REQUEST on one connection");
-        if (content != 8) return invalid("FCGI_BEGIN_REQUEST body of " + std::to_string(content) + " bytes");
+        if (content != 8)
+          return invalid("FCGI_BEGIN_REQUEST body of " + std::to_string(content) + " bytes");
         int role = (body[0] << 8) | body[1];
         if (role < 1 || role > 3) return invalid("unknown FastCGI role " + std::to_string(role));
         request_id = id;
@@ -162,8 +170,9 @@ ScreenResult screen_request_head(const unsigned char* data, std::size_t size,
           // An empty FCGI_STDIN record right after: the request is whole.
           if (done.verdict == Verdict::complete && size - pos >= kHeaderSize) {
             const unsigned char* next = data + pos;
-            done.stdin_complete = next[0] == 1 && next[1] == kStdin && ((next[2] << 8) | next[3]) == request_id &&
-                                  next[4] == 0 && next[5] == 0;
+            done.stdin_complete = next[0] == 1 && next[1] == kStdin &&
+                                  ((next[2] << 8) | next[3]) == request_id && next[4] == 0 &&
+                                  next[5] == 0;
           }
           return done;
         }
@@ -173,7 +182,8 @@ ScreenResult screen_request_head(const unsigned char* data, std::size_t size,
         if (id != request_id) return invalid("FCGI_ABORT_REQUEST for a request that was not begun");
         return complete();  // libfcgi ends the request itself
       default:
-        return invalid("unexpected record type " + std::to_string(type) + " before the end of FCGI_PARAMS");
+        return invalid("unexpected record type " + std::to_string(type) +
+                       " before the end of FCGI_PARAMS");
     }
   }
 }

@@ -25,7 +25,9 @@ class Request {
   std::string_view cookie_header() const { return param("HTTP_COOKIE"); }
   std::string_view body() const { return body_; }
 
-  void set_param(std::string name, std::string value) { params_[std::move(name)] = std::move(value); }
+  void set_param(std::string name, std::string value) {
+    params_[std::move(name)] = std::move(value);
+  }
   void set_body(std::string body) { body_ = std::move(body); }
 
  private:

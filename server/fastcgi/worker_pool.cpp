@@ -13,7 +13,9 @@ WorkerPool::WorkerPool(int threads, Serve serve) : serve_(std::move(serve)) {
   for (int i = 0; i < threads; ++i) start_thread(i);
 }
 
-WorkerPool::~WorkerPool() { stop(); }
+WorkerPool::~WorkerPool() {
+  stop();
+}
 
 void WorkerPool::start_thread(int index) {
   Slot& s = slot(index);

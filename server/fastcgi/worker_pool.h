@@ -25,8 +25,8 @@ class WorkerPool {
  public:
   // What a worker slot is doing, readable from the loop thread.
   struct Slot {
-    std::atomic<int> fd{-1};                 // connection being served, -1 when idle
-    std::atomic<std::int64_t> started_us{0}; // request start (CLOCK_REALTIME), 0 when idle
+    std::atomic<int> fd{-1};                  // connection being served, -1 when idle
+    std::atomic<std::int64_t> started_us{0};  // request start (CLOCK_REALTIME), 0 when idle
     std::atomic<std::uint32_t> generation{0};
     std::atomic<bool> slow_logged{false};
     pthread_t thread{};

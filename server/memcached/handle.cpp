@@ -10,7 +10,9 @@ namespace cppfpm::memcached {
 
 Handle::Handle(memcached_st* owned) : mc_(owned), owner_(::getpid()) {}
 
-Handle::~Handle() { release(); }
+Handle::~Handle() {
+  release();
+}
 
 Handle::Handle(Handle&& other) noexcept
     : mc_(std::exchange(other.mc_, nullptr)), owner_(other.owner_) {}
@@ -52,9 +54,9 @@ Handle make_memcached_handle(const std::vector<Server>& servers, const Timeouts&
                            MEMCACHED_DISTRIBUTION_CONSISTENT_KETAMA);
   }
   for (const Server& server : servers) {
-    const memcached_return_t rc =
-        server.unix_socket ? memcached_server_add_unix_socket(mc, server.host.c_str())
-                           : memcached_server_add(mc, server.host.c_str(), server.port);
+    const memcached_return_t rc = server.unix_socket
+                                      ? memcached_server_add_unix_socket(mc, server.host.c_str())
+                                      : memcached_server_add(mc, server.host.c_str(), server.port);
     if (rc != MEMCACHED_SUCCESS) {
       spdlog::error("{}: memcached_server_add({}:{}) failed: {}", who, server.host, server.port,
                     memcached_strerror(mc, rc));

@@ -41,7 +41,8 @@ std::int64_t now_ms() {
 int slot_index(int slot) {
   if (slot < OutageLog::kFirstSessionServerSlot) return slot < 0 ? 0 : slot;
   constexpr int kServerSlots = OutageLog::kSlots - OutageLog::kFirstSessionServerSlot;
-  return OutageLog::kFirstSessionServerSlot + (slot - OutageLog::kFirstSessionServerSlot) % kServerSlots;
+  return OutageLog::kFirstSessionServerSlot +
+         (slot - OutageLog::kFirstSessionServerSlot) % kServerSlots;
 }
 
 }  // namespace

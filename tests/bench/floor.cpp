@@ -12,20 +12,20 @@
 // `g++ -O2 -std=c++20 tests/bench/floor.cpp -o $BUILD/floor`.
 
 #include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <cerrno>
 #include <csignal>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <cerrno>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <string>
 #include <string_view>
-#include <sys/epoll.h>
-#include <sys/socket.h>
-#include <unistd.h>
 #include <unordered_map>
 
 namespace {
@@ -41,8 +41,8 @@ constexpr std::uint8_t kStdout = 6;
 constexpr std::uint8_t kGetValues = 9;
 constexpr std::uint8_t kGetValuesResult = 10;
 constexpr std::uint8_t kUnknownType = 11;
-constexpr std::uint8_t kKeepConn = 1;           // FCGI_BEGIN_REQUEST flags
-constexpr std::uint8_t kRequestComplete = 0;    // protocolStatus values
+constexpr std::uint8_t kKeepConn = 1;         // FCGI_BEGIN_REQUEST flags
+constexpr std::uint8_t kRequestComplete = 0;  // protocolStatus values
 constexpr std::uint8_t kCantMultiplex = 1;
 constexpr std::size_t kHeaderLen = 8;
 
@@ -52,7 +52,9 @@ constexpr std::string_view kAnswer =
     "floor: a FastCGI responder that does no work";
 
 volatile std::sig_atomic_t g_stop = 0;
-void on_stop(int) { g_stop = 1; }
+void on_stop(int) {
+  g_stop = 1;
+}
 
 void die(const char* what) {
   std::fprintf(stderr, "floor: %s failed: %s\n", what, std::strerror(errno));
@@ -62,15 +64,14 @@ void die(const char* what) {
 // One record header (spec 3.3): version, type, requestId, contentLength,
 // paddingLength, reserved; multi-byte fields are big-endian.
 void append_header(std::string& out, std::uint8_t type, std::uint16_t id, std::uint16_t len) {
-  const char h[kHeaderLen] = {
-      static_cast<char>(kVersion1),
-      static_cast<char>(type),
-      static_cast<char>(id >> 8),
-      static_cast<char>(id & 0xff),
-      static_cast<char>(len >> 8),
-      static_cast<char>(len & 0xff),
-      0,  // no padding
-      0};
+  const char h[kHeaderLen] = {static_cast<char>(kVersion1),
+                              static_cast<char>(type),
+                              static_cast<char>(id >> 8),
+                              static_cast<char>(id & 0xff),
+                              static_cast<char>(len >> 8),
+                              static_cast<char>(len & 0xff),
+                              0,  // no padding
+                              0};
   out.append(h, kHeaderLen);
 }
 
@@ -85,12 +86,12 @@ struct Connection {
   std::string in;
   std::size_t consumed = 0;  // bytes of `in` already parsed
   std::string out;
-  std::size_t sent = 0;      // bytes of `out` already written
-  bool active = false;       // a request is open on this connection
+  std::size_t sent = 0;  // bytes of `out` already written
+  bool active = false;   // a request is open on this connection
   std::uint16_t request_id = 0;
   bool keep_conn = false;
   bool close_after_write = false;
-  bool want_write = false;   // EPOLLOUT registered
+  bool want_write = false;  // EPOLLOUT registered
 };
 
 class Floor {
@@ -322,7 +323,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "floor: bad port %s\n", argv[1]);
     return 2;
   }
-  struct sigaction sa{};
+  struct sigaction sa {};
   sa.sa_handler = on_stop;
   ::sigaction(SIGINT, &sa, nullptr);
   ::sigaction(SIGTERM, &sa, nullptr);

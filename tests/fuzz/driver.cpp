@@ -39,7 +39,8 @@ int main(int argc, char** argv) {
           if (!input.empty()) input.resize(rng() % input.size());
           break;
         case 2:  // insert random bytes
-          input.insert(input.empty() ? 0 : rng() % input.size(), std::string(1 + rng() % 8, static_cast<char>(rng())));
+          input.insert(input.empty() ? 0 : rng() % input.size(),
+                       std::string(1 + rng() % 8, static_cast<char>(rng())));
           break;
         case 3:  // duplicate a slice
           if (input.size() > 2) {

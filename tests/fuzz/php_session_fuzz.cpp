@@ -64,7 +64,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   // its limit, and what inflates round-trips.
   if (auto inflated = pecl_uncompress(input, 1 << 16)) {
     if (inflated->size() > (1 << 16)) __builtin_trap();
-    if (auto again = pecl_compress(*inflated, 1); again && pecl_uncompress(*again, 1 << 16) != inflated)
+    if (auto again = pecl_compress(*inflated, 1);
+        again && pecl_uncompress(*again, 1 << 16) != inflated)
       __builtin_trap();
   }
   if (size < 4096) {

@@ -20,5 +20,6 @@ std::vector<std::string> fuzz_seeds() {
   std::string params = "\x01\x04\x00\x01\x00\x0e\x02\x00\x0b\x01SCRIPT_NAMEx\x00\x00"s;
   std::string end = "\x01\x04\x00\x01\x00\x00\x00\x00"s;
   std::string big = "\x01\x04\x00\x01\x00\x0a\x00\x00\xff\xff\xff\xf0\x7f\xff\xff\xf0"s + "AB";
-  return {begin + params + end, begin + big + end, begin + end, "\x01\x09\x00\x00\x00\x00\x00\x00"s + begin + end};
+  return {begin + params + end, begin + big + end, begin + end,
+          "\x01\x09\x00\x00\x00\x00\x00\x00"s + begin + end};
 }

@@ -28,14 +28,18 @@ struct FakeDatabase final : sql::Database {
 
 // A store that is down: every call fails as an unreachable memcached does.
 struct DownStore final : session::SessionStore {
-  session::StoreResult read(std::string_view, std::string&) override { return session::StoreResult::unavailable; }
+  session::StoreResult read(std::string_view, std::string&) override {
+    return session::StoreResult::unavailable;
+  }
   session::StoreResult write(std::string_view, std::string_view, std::chrono::seconds) override {
     return session::StoreResult::unavailable;
   }
   session::StoreResult touch(std::string_view, std::chrono::seconds) override {
     return session::StoreResult::unavailable;
   }
-  session::StoreResult remove(std::string_view) override { return session::StoreResult::unavailable; }
+  session::StoreResult remove(std::string_view) override {
+    return session::StoreResult::unavailable;
+  }
 };
 
 struct Fixture {
@@ -84,7 +88,8 @@ TEST_CASE("pages: setSession's first visit answers PHP's headers and stores the 
   std::string stored;
   REQUIRE(f.store.read(id, stored) == session::StoreResult::ok);
   CHECK(stored == "Itcys.top|i:1795557203;");
-  CHECK(server::to_cgi(r).find("Content-type: text/html; charset=UTF-8\r\n\r\n") != std::string::npos);
+  CHECK(server::to_cgi(r).find("Content-type: text/html; charset=UTF-8\r\n\r\n") !=
+        std::string::npos);
 }
 
 TEST_CASE("pages: setSession's second visit keeps the first timestamp and sends no cookie") {
@@ -98,8 +103,10 @@ TEST_CASE("pages: setSession's second visit keeps the first timestamp and sends 
 
 TEST_CASE("pages: hostile cookies get a fresh id and never reach the store") {
   Fixture f;
-  for (std::string bad : {std::string("PHPSESSID=abc def"), std::string("PHPSESSID=abc%0d%0aset x 0 0 1"),
-                          "PHPSESSID=" + std::string(5000, 'a'), std::string("PHPSESSID=ABCDEFGHIJKLMNOPQRSTUVWXYZ")}) {
+  for (std::string bad :
+       {std::string("PHPSESSID=abc def"), std::string("PHPSESSID=abc%0d%0aset x 0 0 1"),
+        "PHPSESSID=" + std::string(5000, 'a'),
+        std::string("PHPSESSID=ABCDEFGHIJKLMNOPQRSTUVWXYZ")}) {
     auto r = f.call(handlers::set_session, bad);
     std::string id = id_from_cookie(header(r, "Set-Cookie"));
     CHECK(bad.find(id) == std::string::npos);

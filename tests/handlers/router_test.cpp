@@ -17,7 +17,8 @@ server::Request with_script(std::string script) {
 TEST_CASE("router: a page is found with and without .php") {
   handlers::Router router;
   int hits = 0;
-  router.add("/setSession", [&](const server::Request&, server::Response&, handlers::Context&) { ++hits; });
+  router.add("/setSession",
+             [&](const server::Request&, server::Response&, handlers::Context&) { ++hits; });
   CHECK(router.find(with_script("/setSession.php")) != nullptr);
   CHECK(router.find(with_script("/setSession")) != nullptr);
   CHECK(router.find(with_script("/setsession.php")) == nullptr);
@@ -28,7 +29,8 @@ TEST_CASE("router: a page is found with and without .php") {
 
 TEST_CASE("router: falls back to DOCUMENT_URI and REQUEST_URI without SCRIPT_NAME") {
   handlers::Router router;
-  router.add("/testMySQL.php", [](const server::Request&, server::Response&, handlers::Context&) {});
+  router.add("/testMySQL.php",
+             [](const server::Request&, server::Response&, handlers::Context&) {});
   server::Request a;
   a.set_param("DOCUMENT_URI", "/testMySQL.php");
   CHECK(router.find(a) != nullptr);
@@ -50,7 +52,8 @@ TEST_CASE("response: headers keep their order and the default content type comes
   r.add_header("Pragma", "no-cache");
   r.write("hi");
   CHECK(server::to_cgi(r) ==
-        "Set-Cookie: PHPSESSID=abc; path=/\r\nPragma: no-cache\r\nContent-type: text/html; charset=UTF-8\r\n\r\nhi");
+        "Set-Cookie: PHPSESSID=abc; path=/\r\nPragma: no-cache\r\nContent-type: text/html; "
+        "charset=UTF-8\r\n\r\nhi");
   server::Response typed;
   typed.add_header("Content-Type", "text/plain");
   CHECK(server::to_cgi(typed) == "Content-Type: text/plain\r\n\r\n");

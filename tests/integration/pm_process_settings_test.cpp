@@ -77,7 +77,8 @@ TEST_CASE("user and group: children drop to them when started as root", "[pm][pr
   pid_t child = server.children().front();
   std::string uid = status_field(child, "Uid");
   CHECK(uid.find(std::to_string(nobody->pw_uid)) != std::string::npos);
-  CHECK(status_field(server.pid(), "Uid").find("\t0\t") != std::string::npos);  // the master stays root
+  CHECK(status_field(server.pid(), "Uid").find("\t0\t") !=
+        std::string::npos);  // the master stays root
   CHECK(server.get("/setSession.php").ended);
 }
 
@@ -92,12 +93,14 @@ TEST_CASE("an unknown user is a config error naming the setting", "[pm][process]
   CHECK(out.output.find("(user)") != std::string::npos);
 }
 
-TEST_CASE("daemonize: -D returns at once, the daemon writes its pid file and serves", "[pm][process]") {
+TEST_CASE("daemonize: -D returns at once, the daemon writes its pid file and serves",
+          "[pm][process]") {
   TempDir dir("cppfpm-daemon");
   int port = free_loopback_port();
   auto pid_file = dir.path() / "cppfpm.pid";
   auto conf = dir.path() / "daemon.conf";
-  std::ofstream(conf) << "[global]\npid = " << pid_file.string() << "\nerror_log = " << (dir.path() / "error.log").string()
+  std::ofstream(conf) << "[global]\npid = " << pid_file.string()
+                      << "\nerror_log = " << (dir.path() / "error.log").string()
                       << "\n[www]\nlisten = 127.0.0.1:" << port
                       << "\npm = static\npm.max_children = 1\nsession.save_handler = memory\n";
   auto out = run_cppfpm({"-D", "-y", conf.string()}, dir.path(), 10s);

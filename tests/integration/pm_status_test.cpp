@@ -216,8 +216,9 @@ TEST_CASE("status and ping answer on a new connection while every worker thread 
   CHECK(b.get().body == "slept 2500\n");
 }
 
-TEST_CASE("a request a saturated child takes from the backlog waits for its thread and counts as queued",
-          "[pm][status]") {
+TEST_CASE(
+    "a request a saturated child takes from the backlog waits for its thread and counts as queued",
+    "[pm][status]") {
   auto pool = one_child_pool(loopback_endpoint(), 1);
   PmServer fpm(pool);
   REQUIRE(fpm.wait_children(1, 3s));
@@ -298,8 +299,9 @@ long cpu_ms(pid_t pid) {
 
 }  // namespace
 
-TEST_CASE("pm.status_listen: a finishing child does not spin on a status connection it will not take",
-          "[pm][status][signals]") {
+TEST_CASE(
+    "pm.status_listen: a finishing child does not spin on a status connection it will not take",
+    "[pm][status][signals]") {
   Endpoint main_at = loopback_endpoint();
   auto pool = one_child_pool(main_at, 1);
   Endpoint status_at = loopback_endpoint();

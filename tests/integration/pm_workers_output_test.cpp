@@ -39,13 +39,14 @@ TEST_CASE("catch_workers_output = yes: a page's stdout and stderr reach the erro
 
   auto r = fpm.get("/__test/say", "hello-from-the-page");
   REQUIRE(r.body == "said\n");
-  const std::string out = "[pool www] child " + std::to_string(child) +
-                          " said into stdout: \"hello-from-the-page\"";
+  const std::string out =
+      "[pool www] child " + std::to_string(child) + " said into stdout: \"hello-from-the-page\"";
   const std::string err = "[pool www] child " + std::to_string(child) +
                           " said into stderr: \"err:hello-from-the-page\"";
   REQUIRE(wait_until([&] { return log_has(fpm, out) && log_has(fpm, err); }, 3s));
   INFO("log:\n" << fpm.log());
-  CHECK(std::regex_search(fpm.log(), std::regex(R"(\] WARNING: \[pool www\] child \d+ said into stdout)")));
+  CHECK(std::regex_search(fpm.log(),
+                          std::regex(R"(\] WARNING: \[pool www\] child \d+ said into stdout)")));
   // Nothing of it reached the FastCGI answer.
   CHECK(r.stdout_data.find("hello-from-the-page") == std::string::npos);
   // The child's own log lines stay undecorated: none is "said into".

@@ -127,16 +127,18 @@ struct Interop {
 
   Interop() {
     if (!php_available(dir.path())) {
-      WARN("SKIPPED: php8.2-fpm with php8.2-memcache is not installed and apt-get could not "
-           "install it (see "
-           << (dir / "apt.log") << ")");
+      WARN(
+          "SKIPPED: php8.2-fpm with php8.2-memcache is not installed and apt-get could not "
+          "install it (see "
+          << (dir / "apt.log") << ")");
       return;
     }
     fs::create_directories(dir / "memcached");
     memcached = std::make_unique<Memcached>(dir / "memcached");
     php = std::make_unique<PhpFpm>(dir / "php", memcached->port());
     cpp = std::make_unique<Cppfpm>(
-        dir / "cppfpm", default_pool(free_loopback_port(), memcached->port(), shared_mariadb().port));
+        dir / "cppfpm",
+        default_pool(free_loopback_port(), memcached->port(), shared_mariadb().port));
     ready = true;
   }
 };
@@ -231,7 +233,8 @@ TEST_CASE("php interop: a session PHP stored compressed continues in cppfpm and 
   REQUIRE(body.rfind("1 ", 0) == 0);
   const std::string digest = body.substr(2, 32);
   const std::string id = body.substr(35);
-  REQUIRE(memcached_flags(memcached.port(), id) == std::optional<std::uint32_t>(2));  // PHP compressed it
+  REQUIRE(memcached_flags(memcached.port(), id) ==
+          std::optional<std::uint32_t>(2));  // PHP compressed it
 
   // cppfpm reads it, increments the counter, writes it back (compressed too).
   auto cont = cpp_get(cpp.port(), "/__test/counter", "PHPSESSID=" + id);

@@ -381,7 +381,8 @@ void run_interop(const Flavour& f) {
   constexpr int kParallel = 16;  // half PHP, half cppfpm
   std::vector<long> seen(kParallel, -1);
   run_together(kParallel, [&](int i) {
-    seen[i] = count_of(get(http, i % 2 ? "/php/counter.php?ms=20" : "/__test/counter.php?ms=20", cookie));
+    seen[i] =
+        count_of(get(http, i % 2 ? "/php/counter.php?ms=20" : "/__test/counter.php?ms=20", cookie));
   });
   const long final_count = count_of(get(http, "/__test/counter.php", cookie));
   // Refused (session_start() gave up waiting) is not lost: lost is an increment overwritten.

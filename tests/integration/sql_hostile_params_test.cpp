@@ -37,11 +37,12 @@ const std::vector<std::string>& hostile_values() {
 TEST_CASE("sql: hostile bound values are stored and matched as data, never run", "[sql][hostile]") {
   const MariaDbEndpoint& server = shared_mariadb();
   const auto log = std::filesystem::temp_directory_path() / "cppfpm-hostile-params-sql.log";
-  mariadb_execute(server,
-                  "CREATE DATABASE IF NOT EXISTS cppfpm_test; "
-                  "DROP TABLE IF EXISTS cppfpm_test.hostile_params; "
-                  "CREATE TABLE cppfpm_test.hostile_params (id INT AUTO_INCREMENT PRIMARY KEY, v LONGBLOB)",
-                  log);
+  mariadb_execute(
+      server,
+      "CREATE DATABASE IF NOT EXISTS cppfpm_test; "
+      "DROP TABLE IF EXISTS cppfpm_test.hostile_params; "
+      "CREATE TABLE cppfpm_test.hostile_params (id INT AUTO_INCREMENT PRIMARY KEY, v LONGBLOB)",
+      log);
   sql::DatabaseOptions options;
   options.dsn = mariadb_dsn(server.port) + " dbname=cppfpm_test";
   options.pool_size = 2;

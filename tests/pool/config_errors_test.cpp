@@ -234,7 +234,8 @@ TEST_CASE("config: pm.status_listen is read and checked") {
   REQUIRE(ok.ok());
   CHECK(ok.warnings.empty());
   CHECK(ok.config->pools[0].pm_status_listen == "127.0.0.1:9001");
-  require_error("[www]\npm.status_listen = 127.0.0.1:9000\n", 2, "is the pool's own listen address");
+  require_error("[www]\npm.status_listen = 127.0.0.1:9000\n", 2,
+                "is the pool's own listen address");
   require_error("[www]\npm.status_listen = :9001\n", 2, "has no host");
   require_warning("[www]\npm.status_listen = 9001\n", 2, "neither is set");
 }

@@ -16,9 +16,9 @@
 #include "session/memcached_store.h"
 
 using cppfpm::memcached::memcached_exptime;
-using cppfpm::session::MemcachedStore;
 using cppfpm::memcached::parse_save_path;
 using cppfpm::memcached::Server;
+using cppfpm::session::MemcachedStore;
 using cppfpm::session::StoreResult;
 using namespace std::chrono_literals;
 

@@ -36,7 +36,7 @@ TEST_CASE("pecl compression: below the threshold, or saving under 20 %, the valu
           "[session][compression]") {
   CHECK_FALSE(pecl_compress(std::string(19999, 'a')));
   CHECK(pecl_compress(std::string(20000, 'a')));
-  CHECK_FALSE(pecl_compress(random_bytes(50000)));  // incompressible
+  CHECK_FALSE(pecl_compress(random_bytes(50000)));         // incompressible
   CHECK_FALSE(pecl_compress(std::string(50000, 'a'), 0));  // 0: never
 }
 
@@ -47,7 +47,8 @@ TEST_CASE("pecl compression: broken or hostile streams are refused, never crash"
   REQUIRE(compressed);
   CHECK_FALSE(pecl_uncompress("", 1 << 20));
   CHECK_FALSE(pecl_uncompress("Itcys.top|i:1795557203;", 1 << 20));  // plain, not zlib
-  CHECK_FALSE(pecl_uncompress(compressed->substr(0, compressed->size() / 2), 1 << 20));  // truncated
+  CHECK_FALSE(
+      pecl_uncompress(compressed->substr(0, compressed->size() / 2), 1 << 20));  // truncated
   std::string flipped = *compressed;
   flipped.back() ^= 0x55;
   CHECK_FALSE(pecl_uncompress(flipped, 1 << 20));  // its adler32 does not match

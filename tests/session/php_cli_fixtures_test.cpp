@@ -34,7 +34,8 @@ foreach ($cases as $case) {
 
 std::string from_hex(const std::string& hex) {
   std::string out;
-  for (std::size_t i = 0; i + 1 < hex.size(); i += 2) out += static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16));
+  for (std::size_t i = 0; i + 1 < hex.size(); i += 2)
+    out += static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16));
   return out;
 }
 
@@ -45,13 +46,17 @@ bool is_hex(const std::string& s) {
 // (handler, bytes) for every case, as PHP's session_encode() wrote them.
 std::vector<std::pair<std::string, std::string>> php_fixtures(const std::string& handler) {
   std::vector<std::pair<std::string, std::string>> out;
-  std::string command = "php -n -d session.save_path=/tmp -d session.use_cookies=0 -d session.serialize_handler=" +
-                        handler + " -r '";
+  std::string command =
+      "php -n -d session.save_path=/tmp -d session.use_cookies=0 -d session.serialize_handler=" +
+      handler + " -r '";
   command += "session_id(\"fixturefixturefixture00\"); session_start(); ";
   for (const char* p = kScript; *p; ++p) {
-    if (*p == '\'') command += "'\\''";
-    else if (*p != '\n') command += *p;
-    else command += ' ';
+    if (*p == '\'')
+      command += "'\\''";
+    else if (*p != '\n')
+      command += *p;
+    else
+      command += ' ';
   }
   command += " session_abort();' 2>/dev/null";
   FILE* pipe = ::popen(command.c_str(), "r");
@@ -61,7 +66,8 @@ std::vector<std::pair<std::string, std::string>> php_fixtures(const std::string&
     std::string text(line);
     while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
     constexpr std::string_view kPrefix = "session ";
-    if (text.compare(0, kPrefix.size(), kPrefix) != 0 || !is_hex(text.substr(kPrefix.size()))) continue;
+    if (text.compare(0, kPrefix.size(), kPrefix) != 0 || !is_hex(text.substr(kPrefix.size())))
+      continue;
     out.emplace_back(handler, from_hex(text.substr(kPrefix.size())));
   }
   ::pclose(pipe);
@@ -70,7 +76,8 @@ std::vector<std::pair<std::string, std::string>> php_fixtures(const std::string&
 
 }  // namespace
 
-TEST_CASE("php_serialize: sessions encoded by real PHP round-trip byte for byte", "[session][php]") {
+TEST_CASE("php_serialize: sessions encoded by real PHP round-trip byte for byte",
+          "[session][php]") {
   auto fixtures = php_fixtures("php");
   auto serialized = php_fixtures("php_serialize");
   fixtures.insert(fixtures.end(), serialized.begin(), serialized.end());

@@ -127,16 +127,16 @@ TEST_CASE("session settings: a php-memcached pool file gets php-memcached's keys
     CHECK(s.lock_key_style == "memcached");
   }
   // cppfpm's own key, and pecl-memcache's name, keep pecl-memcache's layout (the seed's).
-  for (const std::string line : {"session.save_handler = memcached\n",
-                                 "php_value[session.save_handler] = memcache\n"}) {
+  for (const std::string line :
+       {"session.save_handler = memcached\n", "php_value[session.save_handler] = memcache\n"}) {
     INFO(line);
     const Settings s = load_session(line);
     CHECK(s.key_prefix.empty());
     CHECK(s.lock_key_style == "memcache");
   }
   // What the file says explicitly wins, in either spelling.
-  const Settings own = load_session(
-      "php_value[session.save_handler] = memcached\nsession.key_prefix = app.\n");
+  const Settings own =
+      load_session("php_value[session.save_handler] = memcached\nsession.key_prefix = app.\n");
   CHECK(own.key_prefix == "app.");
   CHECK(own.lock_key_style == "memcached");
   const Settings ext = load_session(

@@ -28,7 +28,14 @@ void record(Bytes& out, int type, int id, const std::string& content, int paddin
 }
 
 std::string begin_body(int role = 1, int flags = 1) {
-  return std::string{static_cast<char>(role >> 8), static_cast<char>(role & 0xff), static_cast<char>(flags), 0, 0, 0, 0, 0};
+  return std::string{static_cast<char>(role >> 8),
+                     static_cast<char>(role & 0xff),
+                     static_cast<char>(flags),
+                     0,
+                     0,
+                     0,
+                     0,
+                     0};
 }
 
 std::string length(std::uint32_t n) {
@@ -38,7 +45,8 @@ std::string length(std::uint32_t n) {
 }
 
 std::string pair(const std::string& name, const std::string& value) {
-  return length(static_cast<std::uint32_t>(name.size())) + length(static_cast<std::uint32_t>(value.size())) + name + value;
+  return length(static_cast<std::uint32_t>(name.size())) +
+         length(static_cast<std::uint32_t>(value.size())) + name + value;
 }
 
 Bytes good_head() {
@@ -145,7 +153,8 @@ TEST_CASE("record_screen: a head over the limit is refused, not waited for") {
   limits.max_head_bytes = 1024;
   Bytes b;
   record(b, 1, 1, begin_body());
-  for (int i = 0; i < 20; ++i) record(b, 4, 1, pair("HTTP_X" + std::to_string(i), std::string(100, 'v')));
+  for (int i = 0; i < 20; ++i)
+    record(b, 4, 1, pair("HTTP_X" + std::to_string(i), std::string(100, 'v')));
   CHECK(screen_request_head(b.data(), b.size(), limits).verdict == Verdict::invalid);
   CHECK(screen_request_head(b.data(), 1024, limits).verdict == Verdict::invalid);
 }
@@ -161,17 +170,21 @@ TEST_CASE("record_screen: FCGI_GET_VALUES first is reported for the loop to answ
   CHECK(r.consumed == management_size);
   CHECK(r.names == std::vector<std::string>{"FCGI_MAX_CONNS", "FCGI_MPXS_CONNS"});
   // The rest screens as a normal head once the record is consumed.
-  CHECK(screen_request_head(b.data() + management_size, b.size() - management_size).verdict == Verdict::complete);
+  CHECK(screen_request_head(b.data() + management_size, b.size() - management_size).verdict ==
+        Verdict::complete);
 }
 
 TEST_CASE("record_screen: the FCGI_GET_VALUES_RESULT record") {
-  std::string reply = cppfpm::server::get_values_result({"FCGI_MAX_CONNS", "FCGI_MPXS_CONNS", "OTHER"}, 16, 16);
+  std::string reply =
+      cppfpm::server::get_values_result({"FCGI_MAX_CONNS", "FCGI_MPXS_CONNS", "OTHER"}, 16, 16);
   REQUIRE(reply.size() % 8 == 0);
   CHECK(reply[0] == 1);
   CHECK(reply[1] == 10);
   CHECK(reply[2] == 0);
   CHECK(reply[3] == 0);
-  std::size_t content = (static_cast<unsigned char>(reply[4]) << 8) | static_cast<unsigned char>(reply[5]);
+  std::size_t content =
+      (static_cast<unsigned char>(reply[4]) << 8) | static_cast<unsigned char>(reply[5]);
   std::string body = reply.substr(8, content);
-  CHECK(body == std::string("\x0e\x02") + "FCGI_MAX_CONNS16" + std::string("\x0f\x01") + "FCGI_MPXS_CONNS0");
+  CHECK(body == std::string("\x0e\x02") + "FCGI_MAX_CONNS16" + std::string("\x0f\x01") +
+                    "FCGI_MPXS_CONNS0");
 }
