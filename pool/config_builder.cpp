@@ -7,6 +7,12 @@
 
 namespace cppfpm::pool {
 
+std::optional<std::string_view> lookup(const IgnoredKeys& table, std::string_view key) {
+  auto found = table.find(key);
+  if (found == table.end()) return std::nullopt;
+  return found->second;
+}
+
 namespace {
 
 using namespace setters;
@@ -36,7 +42,7 @@ const std::map<std::string, Setter<GlobalConfig>, std::less<>>& global_keys() {
 }
 
 std::optional<std::string_view> ignored_global_key(std::string_view key) {
-  static const std::map<std::string_view, std::string_view, std::less<>> reasons = {
+  static const IgnoredKeys reasons = {
       {"syslog.ident", "cppfpm logs to error_log"},
       {"syslog.facility", "cppfpm logs to error_log"},
       {"log_limit", "not supported by cppfpm"},
@@ -47,9 +53,7 @@ std::optional<std::string_view> ignored_global_key(std::string_view key) {
       {"rlimit_core", "use ulimit -c or systemd's LimitCORE="},
       {"events.mechanism", "cppfpm chooses its own event mechanism"},
   };
-  auto found = reasons.find(key);
-  if (found == reasons.end()) return std::nullopt;
-  return found->second;
+  return lookup(reasons, key);
 }
 
 // The array keys php-fpm knows, `name[index]`.

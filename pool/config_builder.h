@@ -73,6 +73,11 @@ bool honoured_pool_key(std::string_view key);
 // php-fpm pool keys accepted with a warning: the reason, or nullopt.
 std::optional<std::string_view> ignored_pool_key(std::string_view key);
 
+// A table of php-fpm keys cppfpm accepts but ignores, each with the reason
+// its warning gives; lookup answers nullopt for a key not in it.
+using IgnoredKeys = std::map<std::string_view, std::string_view, std::less<>>;
+std::optional<std::string_view> lookup(const IgnoredKeys& table, std::string_view key);
+
 // php-fpm's checks across settings (pm.* consistency and the like).
 void validate_pools(std::vector<PoolDraft>& pools, Diagnostics& diagnostics);
 

@@ -137,7 +137,7 @@ bool honoured_pool_key(std::string_view key) {
 }
 
 std::optional<std::string_view> ignored_pool_key(std::string_view key) {
-  static const std::map<std::string_view, std::string_view, std::less<>> reasons = {
+  static const IgnoredKeys reasons = {
       {"prefix", "paths are used as written"},
       {"listen.acl_users", "use listen.owner, listen.group and listen.mode"},
       {"listen.acl_groups", "use listen.owner, listen.group and listen.mode"},
@@ -153,9 +153,7 @@ std::optional<std::string_view> ignored_pool_key(std::string_view key) {
       {"security.limit_extensions", "requests are routed on SCRIPT_NAME to compiled handlers"},
       {"apparmor_hat", "not supported by cppfpm"},
   };
-  auto found = reasons.find(key);
-  if (found == reasons.end()) return std::nullopt;
-  return found->second;
+  return lookup(reasons, key);
 }
 
 }  // namespace cppfpm::pool

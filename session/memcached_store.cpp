@@ -51,6 +51,19 @@ StoreResult MemcachedStore::no_connection(std::string_view key) {
                           "memcached_create", key);
 }
 
+template <typename Call, typename Stop>
+Failures MemcachedStore::ask_holders(MemcachedConnection& conn, std::string_view key,
+                                     const char* call_name, Call call, Stop stop) {
+  Failures failures;
+  for (std::size_t server : conn.holders(key)) {
+    memcached_st* handle = conn.server(server);
+    const ServerReply reply = outages_.classify(server, handle, call(handle), call_name, key);
+    failures.add(reply);
+    if (stop(reply)) break;
+  }
+  return failures;
+}
+
 StoreResult MemcachedStore::read(std::string_view key, std::string& out) {
   if (!is_valid_store_key(key)) return StoreResult::not_found;
   MemcachedConnection* conn = connections_.local();
@@ -58,34 +71,33 @@ StoreResult MemcachedStore::read(std::string_view key, std::string& out) {
   // The first holder that has it; a holder that answers "not found" (a
   // server back from a crash, empty) is passed over for the replicas.
   StoreResult result = StoreResult::unavailable;
-  Failures failures;
-  for (std::size_t server : conn->holders(key)) {
-    std::size_t length = 0;
-    std::uint32_t flags = 0;
-    memcached_return_t rc = MEMCACHED_SUCCESS;
-    const std::unique_ptr<char, decltype(&std::free)> value(
-        memcached_get(conn->server(server), key.data(), key.size(), &length, &flags, &rc),
-        &std::free);
-    const ServerReply reply =
-        outages_.classify(server, conn->server(server), rc, "memcached_get", key);
-    failures.add(reply);
-    if (reply.result == StoreResult::ok) {
-      out.assign(value ? value.get() : "", value ? length : 0);
-      if (flags & kPeclCompressedFlag) {
-        // Written by PHP (pecl-memcache) above its compress_threshold. An
-        // undecodable one is handed on as it is: the session then keeps it.
-        if (auto inflated = pecl_uncompress(out, kMaxInflatedSession)) {
-          out = std::move(*inflated);
-        } else {
-          spdlog::warn(
-              "session store: value of {} is marked compressed (flags {}) but is not a zlib stream "
-              "of at most {} bytes",
-              key, flags, kMaxInflatedSession);
-        }
-      }
-      return outages_.outcome(StoreResult::ok, failures, "memcached_get", key);
+  std::uint32_t flags = 0;
+  Failures failures = ask_holders(
+      *conn, key, "memcached_get",
+      [&](memcached_st* handle) {
+        std::size_t length = 0;
+        memcached_return_t rc = MEMCACHED_SUCCESS;
+        const std::unique_ptr<char, decltype(&std::free)> value(
+            memcached_get(handle, key.data(), key.size(), &length, &flags, &rc), &std::free);
+        if (rc == MEMCACHED_SUCCESS) out.assign(value ? value.get() : "", value ? length : 0);
+        return rc;
+      },
+      [&](const ServerReply& reply) {
+        if (reply.result == StoreResult::ok || reply.result == StoreResult::not_found)
+          result = reply.result;
+        return reply.result == StoreResult::ok;
+      });
+  if (result == StoreResult::ok && (flags & kPeclCompressedFlag)) {
+    // Written by PHP (pecl-memcache) above its compress_threshold. An
+    // undecodable one is handed on as it is: the session then keeps it.
+    if (auto inflated = pecl_uncompress(out, kMaxInflatedSession)) {
+      out = std::move(*inflated);
+    } else {
+      spdlog::warn(
+          "session store: value of {} is marked compressed (flags {}) but is not a zlib stream "
+          "of at most {} bytes",
+          key, flags, kMaxInflatedSession);
     }
-    if (reply.result == StoreResult::not_found) result = StoreResult::not_found;
   }
   return outages_.outcome(result, failures, "memcached_get", key);
 }
@@ -106,15 +118,16 @@ StoreResult MemcachedStore::write(std::string_view key, std::string_view value,
     flags = kPeclCompressedFlag;
   }
   StoreResult result = StoreResult::unavailable;  // ok once one holder has it
-  Failures failures;
-  for (std::size_t server : conn->holders(key)) {
-    const memcached_return_t rc = memcached_set(conn->server(server), key.data(), key.size(),
-                                                value.data(), value.size(), exptime, flags);
-    const ServerReply reply =
-        outages_.classify(server, conn->server(server), rc, "memcached_set", key);
-    failures.add(reply);
-    if (reply.result == StoreResult::ok) result = StoreResult::ok;
-  }
+  Failures failures = ask_holders(
+      *conn, key, "memcached_set",
+      [&](memcached_st* handle) {
+        return memcached_set(handle, key.data(), key.size(), value.data(), value.size(), exptime,
+                             flags);
+      },
+      [&](const ServerReply& reply) {
+        if (reply.result == StoreResult::ok) result = StoreResult::ok;
+        return false;  // every holder gets its copy
+      });
   return outages_.outcome(result, failures, "memcached_set", key);
 }
 
@@ -127,16 +140,16 @@ StoreResult MemcachedStore::touch(std::string_view key, std::chrono::seconds ttl
   // writes the value again, which repairs a replica lost in a crash.
   bool touched = false;
   bool missing = false;
-  Failures failures;
-  for (std::size_t server : conn->holders(key)) {
-    const memcached_return_t rc =
-        memcached_touch(conn->server(server), key.data(), key.size(), exptime);
-    const ServerReply reply =
-        outages_.classify(server, conn->server(server), rc, "memcached_touch", key);
-    failures.add(reply);
-    touched = touched || reply.result == StoreResult::ok;
-    missing = missing || reply.result == StoreResult::not_found;
-  }
+  Failures failures = ask_holders(
+      *conn, key, "memcached_touch",
+      [&](memcached_st* handle) {
+        return memcached_touch(handle, key.data(), key.size(), exptime);
+      },
+      [&](const ServerReply& reply) {
+        touched = touched || reply.result == StoreResult::ok;
+        missing = missing || reply.result == StoreResult::not_found;
+        return false;
+      });
   const StoreResult result = missing   ? StoreResult::not_found
                              : touched ? StoreResult::ok
                                        : StoreResult::unavailable;
@@ -148,15 +161,14 @@ StoreResult MemcachedStore::remove(std::string_view key) {
   MemcachedConnection* conn = connections_.local();
   if (conn == nullptr) return no_connection(key);
   StoreResult result = StoreResult::unavailable;
-  Failures failures;
-  for (std::size_t server : conn->holders(key)) {
-    const memcached_return_t rc = memcached_delete(conn->server(server), key.data(), key.size(), 0);
-    const ServerReply reply =
-        outages_.classify(server, conn->server(server), rc, "memcached_delete", key);
-    failures.add(reply);
-    if (reply.result == StoreResult::ok || result == StoreResult::unavailable)
-      result = reply.result;
-  }
+  Failures failures = ask_holders(
+      *conn, key, "memcached_delete",
+      [&](memcached_st* handle) { return memcached_delete(handle, key.data(), key.size(), 0); },
+      [&](const ServerReply& reply) {
+        if (reply.result == StoreResult::ok || result == StoreResult::unavailable)
+          result = reply.result;
+        return false;
+      });
   return outages_.outcome(result, failures, "memcached_delete", key);
 }
 
@@ -203,20 +215,24 @@ StoreResult MemcachedStore::unlock(std::string_view lock_key, std::chrono::secon
   if (!is_valid_store_key(lock_key)) return StoreResult::unavailable;
   MemcachedConnection* conn = connections_.local();
   if (conn == nullptr) return no_connection(lock_key);
-  Failures failures;
-  for (std::size_t server : conn->holders(lock_key)) {
-    // The release needs no answer: "noreply" (memcached's protocol.txt)
-    // saves a round trip per request. memcached runs one connection's
-    // commands in order, and the delete is on the wire before we return.
-    memcached_st* handle = conn->server(server);
-    memcached_behavior_set(handle, MEMCACHED_BEHAVIOR_NOREPLY, 1);
-    const memcached_return_t rc = memcached_delete(handle, lock_key.data(), lock_key.size(), 0);
-    memcached_behavior_set(handle, MEMCACHED_BEHAVIOR_NOREPLY, 0);
-    const ServerReply reply = outages_.classify(server, handle, rc, "memcached_delete", lock_key);
-    failures.add(reply);
-    if (reply.result != StoreResult::unavailable)
-      return outages_.outcome(StoreResult::ok, failures, "", lock_key);
-  }
+  // The lock is on the first holder that answers (see try_lock).
+  bool released = false;
+  Failures failures = ask_holders(
+      *conn, lock_key, "memcached_delete",
+      [&](memcached_st* handle) {
+        // The release needs no answer: "noreply" (memcached's protocol.txt)
+        // saves a round trip per request. memcached runs one connection's
+        // commands in order, and the delete is on the wire before we return.
+        memcached_behavior_set(handle, MEMCACHED_BEHAVIOR_NOREPLY, 1);
+        const memcached_return_t rc = memcached_delete(handle, lock_key.data(), lock_key.size(), 0);
+        memcached_behavior_set(handle, MEMCACHED_BEHAVIOR_NOREPLY, 0);
+        return rc;
+      },
+      [&](const ServerReply& reply) {
+        released = reply.result != StoreResult::unavailable;
+        return released;
+      });
+  if (released) return outages_.outcome(StoreResult::ok, failures, "", lock_key);
   return outages_.outcome(StoreResult::unavailable, failures, "memcached_delete", lock_key);
 }
 

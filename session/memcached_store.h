@@ -62,6 +62,12 @@ class MemcachedStore : public SessionStore {
  private:
   // The answer when this thread has no connection (libmemcached failed).
   StoreResult no_connection(std::string_view key);
+  // Sends `call` (named `call_name` in the log) to each server holding
+  // `key`, in ketama order, until `stop(reply)` says the answer is known;
+  // every reply is classified and its failure collected.
+  template <typename Call, typename Stop>
+  Failures ask_holders(MemcachedConnection& conn, std::string_view key, const char* call_name,
+                       Call call, Stop stop);
 
   std::vector<memcached::Server> servers_;
   MemcachedOptions options_;

@@ -46,13 +46,18 @@ void MemoryStore::do_sweep_expired() {
   });
 }
 
-StoreResult MemoryStore::read(std::string_view key, std::string& out) {
+template <typename Use>
+StoreResult MemoryStore::with_live_entry(std::string_view key, Use use) {
   if (!is_valid_store_key(key)) return StoreResult::not_found;
   std::lock_guard lock(mutex_);
   const auto it = do_find_live(key);
   if (it == entries_.end()) return StoreResult::not_found;
-  out = it->second.value;
+  use(it);
   return StoreResult::ok;
+}
+
+StoreResult MemoryStore::read(std::string_view key, std::string& out) {
+  return with_live_entry(key, [&](Map::iterator it) { out = it->second.value; });
 }
 
 StoreResult MemoryStore::write(std::string_view key, std::string_view value,
@@ -72,22 +77,12 @@ StoreResult MemoryStore::write(std::string_view key, std::string_view value,
 }
 
 StoreResult MemoryStore::touch(std::string_view key, std::chrono::seconds ttl) {
-  if (!is_valid_store_key(key)) return StoreResult::not_found;
   const auto expires = expiry_for(ttl);
-  std::lock_guard lock(mutex_);
-  const auto it = do_find_live(key);
-  if (it == entries_.end()) return StoreResult::not_found;
-  it->second.expires = expires;
-  return StoreResult::ok;
+  return with_live_entry(key, [&](Map::iterator it) { it->second.expires = expires; });
 }
 
 StoreResult MemoryStore::remove(std::string_view key) {
-  if (!is_valid_store_key(key)) return StoreResult::not_found;
-  std::lock_guard lock(mutex_);
-  const auto it = do_find_live(key);
-  if (it == entries_.end()) return StoreResult::not_found;
-  entries_.erase(it);
-  return StoreResult::ok;
+  return with_live_entry(key, [&](Map::iterator it) { entries_.erase(it); });
 }
 
 StoreResult MemoryStore::try_lock(std::string_view lock_key, std::chrono::seconds expire) {

@@ -24,14 +24,14 @@ class MemoryStore : public SessionStore {
   // Keys are checked with is_valid_store_key(): a bad key reads as
   // not_found and is refused for writing with unavailable. A ttl of 0
   // never expires, a negative one is already expired (memcached's rules).
+  // memcached's incr/add semantics, as MemcachedStore uses them.
+  StoreResult try_lock(std::string_view lock_key, std::chrono::seconds expire) override;
+  StoreResult unlock(std::string_view lock_key, std::chrono::seconds expire) override;
   StoreResult read(std::string_view key, std::string& out) override;
   StoreResult write(std::string_view key, std::string_view value,
                     std::chrono::seconds ttl) override;
   StoreResult touch(std::string_view key, std::chrono::seconds ttl) override;
   StoreResult remove(std::string_view key) override;
-  // memcached's incr/add semantics, as MemcachedStore uses them.
-  StoreResult try_lock(std::string_view lock_key, std::chrono::seconds expire) override;
-  StoreResult unlock(std::string_view lock_key, std::chrono::seconds expire) override;
 
   // Live entries (expired ones are not counted).
   std::size_t size() const;
@@ -52,6 +52,10 @@ class MemoryStore : public SessionStore {
   // The `do_` functions expect mutex_ to be held.
   Map::iterator do_find_live(std::string_view key);
   void do_sweep_expired();
+  // Takes the lock and runs `use` on the live entry under `key`; not_found
+  // when there is none (or the key is not a valid store key).
+  template <typename Use>
+  StoreResult with_live_entry(std::string_view key, Use use);
 };
 
 }  // namespace cppfpm::session

@@ -108,6 +108,18 @@ std::string format_double(double value) {
   return out;
 }
 
+// a:<count>:{<key><value>...}
+void append_array(std::string& out, const PhpArray& array) {
+  out += "a:";
+  append_int(out, static_cast<std::int64_t>(array.size()));
+  out += ":{";
+  for (const auto& entry : array) {
+    append_key(out, entry.key);
+    serialize_append(out, entry.value);
+  }
+  out += '}';
+}
+
 void serialize_append(std::string& out, const PhpValue& value) {
   switch (value.type()) {
     case PhpValue::Type::null:
@@ -129,18 +141,9 @@ void serialize_append(std::string& out, const PhpValue& value) {
     case PhpValue::Type::string:
       append_string(out, *value.as_string());
       break;
-    case PhpValue::Type::array: {
-      const PhpArray& array = *value.as_array();
-      out += "a:";
-      append_int(out, static_cast<std::int64_t>(array.size()));
-      out += ":{";
-      for (const auto& entry : array) {
-        append_key(out, entry.key);
-        serialize_append(out, entry.value);
-      }
-      out += '}';
+    case PhpValue::Type::array:
+      append_array(out, *value.as_array());
       break;
-    }
     case PhpValue::Type::opaque:
       out += value.as_opaque()->serialized;
       break;
@@ -173,14 +176,7 @@ std::string encode_session(const PhpArray& vars, Format format) {
   std::string out;
   if (vars.empty()) return out;
   if (format == Format::php_serialize) {
-    out += "a:";
-    append_int(out, static_cast<std::int64_t>(vars.size()));
-    out += ":{";
-    for (const auto& entry : vars) {
-      append_key(out, entry.key);
-      serialize_append(out, entry.value);
-    }
-    out += '}';
+    append_array(out, vars);
     return out;
   }
   for (const auto& entry : vars) {

@@ -102,22 +102,21 @@ CacheResult MemcachedCacheStore::get(std::string_view key, std::string& value) {
 
 CacheResult MemcachedCacheStore::set(std::string_view key, std::string_view value,
                                      std::chrono::seconds ttl) {
-  memcached_st* mc = handle();
-  if (mc == nullptr) return CacheResult::unavailable;
-  const time_t exptime = memcached::memcached_exptime_from_now(ttl);
-  return answer(mc,
-                memcached_set(mc, key.data(), key.size(), value.data(), value.size(), exptime, 0),
-                "memcached_set");
+  return store(memcached_set, "memcached_set", key, value, ttl);
 }
 
 CacheResult MemcachedCacheStore::add(std::string_view key, std::string_view value,
                                      std::chrono::seconds ttl) {
+  return store(memcached_add, "memcached_add", key, value, ttl);
+}
+
+CacheResult MemcachedCacheStore::store(StoreCall call, const char* call_name, std::string_view key,
+                                       std::string_view value, std::chrono::seconds ttl) {
   memcached_st* mc = handle();
   if (mc == nullptr) return CacheResult::unavailable;
   const time_t exptime = memcached::memcached_exptime_from_now(ttl);
-  return answer(mc,
-                memcached_add(mc, key.data(), key.size(), value.data(), value.size(), exptime, 0),
-                "memcached_add");
+  return answer(mc, call(mc, key.data(), key.size(), value.data(), value.size(), exptime, 0),
+                call_name);
 }
 
 CacheResult MemcachedCacheStore::remove(std::string_view key) {

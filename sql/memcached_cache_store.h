@@ -39,6 +39,11 @@ class MemcachedCacheStore final : public CacheStore {
   // What `rc`, memcached's answer to `call`, means for the query cache;
   // the start and the end of an outage are logged.
   CacheResult answer(memcached_st* handle, memcached_return_t rc, const char* call);
+  // memcached_set and memcached_add: one signature, one path.
+  using StoreCall = memcached_return_t (*)(memcached_st*, const char*, size_t, const char*, size_t,
+                                           time_t, std::uint32_t);
+  CacheResult store(StoreCall call, const char* call_name, std::string_view key,
+                    std::string_view value, std::chrono::seconds ttl);
 
   std::vector<memcached::Server> servers_;
   memcached::Timeouts timeouts_;
