@@ -32,6 +32,9 @@ const Handler* Router::find(const server::Request& request) const {
 void Router::not_found(server::Response& response) {
   response.status = 404;
   response.body = "File not found.\n";
+  // php-fpm's words for a SCRIPT_FILENAME it cannot open; log watchers
+  // (fail2ban) match them in nginx's "FastCGI sent in stderr" line.
+  response.stderr_text = "Primary script unknown";
 }
 
 }  // namespace cppfpm::handlers

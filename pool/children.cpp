@@ -23,7 +23,7 @@ PoolChildren::PoolChildren(const PoolConfig& config, int listen_fd, ChildMain ma
       board_(std::make_unique<Scoreboard>(config.pm_max_children, config.threads_per_child)),
       output_(config.name) {}
 
-pid_t PoolChildren::spawn() {
+pid_t PoolChildren::spawn(Announce announce) {
   int slot = board_->claim(0, now_us());
   if (slot < 0) return -1;
   WorkerOutputEnds output;
@@ -55,7 +55,8 @@ pid_t PoolChildren::spawn() {
   if (output.stdout_fd >= 0) output_.adopt(pid, output);
   board_->child(slot).pid = pid;
   children_[pid] = Child{std::chrono::steady_clock::now(), slot};
-  spdlog::debug("[pool {}] child {} started", config_.name, pid);
+  spdlog::log(announce == Announce::notice ? spdlog::level::info : spdlog::level::debug,
+              "[pool {}] child {} started", config_.name, pid);
   return pid;
 }
 

@@ -32,9 +32,13 @@ class PoolChildren {
  public:
   PoolChildren(const PoolConfig& config, int listen_fd, ChildMain main, int status_fd = -1);
 
+  // How "child N started" is logged: php-fpm announces at NOTICE only a
+  // child that replaces one that exited (fpm_children_bury); the first
+  // children and the pm's own spawns are DEBUG.
+  enum class Announce { debug, notice };
   // Forks a child; returns its pid, or -1 (logged) when fork() failed or
   // the scoreboard is full (pm.max_children).
-  pid_t spawn();
+  pid_t spawn(Announce announce = Announce::debug);
   // Forgets a reaped child and logs how it ended; false if not ours.
   bool on_exit(pid_t pid, int status);
   void signal_all(int signo) const;

@@ -53,6 +53,9 @@ struct PoolConfig {
   PmMode pm = PmMode::dynamic;
   int pm_max_children = 5;
   int pm_start_servers = 2;
+  // pm = dynamic without pm.start_servers: set from the spare bounds, and
+  // said at start as php-fpm does.
+  bool pm_start_servers_defaulted = false;
   int pm_min_spare_servers = 1;
   int pm_max_spare_servers = 3;
   int pm_max_spawn_rate = 32;

@@ -58,6 +58,7 @@ void validate_dynamic(PoolDraft& pool, Diagnostics& diagnostics) {
   if (!pool.is_set("pm.start_servers") || c.pm_start_servers == 0) {
     c.pm_start_servers =
         c.pm_min_spare_servers + (c.pm_max_spare_servers - c.pm_min_spare_servers) / 2;
+    c.pm_start_servers_defaulted = true;
     return;
   }
   if (c.pm_start_servers < c.pm_min_spare_servers || c.pm_start_servers > c.pm_max_spare_servers) {

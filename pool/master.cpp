@@ -77,6 +77,16 @@ void Master::count_abnormal_exit(int status) {
   }
 }
 
+// Debian's php-fpm is built with systemd support and says this after every
+// start, under systemd or not (fpm_systemd_heartbeat).
+void Master::log_systemd_interval() const {
+  long interval = config_.global.systemd_interval.count();
+  if (interval > 0)
+    spdlog::info("systemd monitor interval set to {}ms", interval * 1000);
+  else
+    spdlog::info("systemd monitor disabled");
+}
+
 // php-fpm's systemd status line, every systemd_interval seconds.
 void Master::report_to_systemd() {
   long interval = config_.global.systemd_interval.count();
@@ -174,9 +184,14 @@ void Master::wait_for_events(const sigset_t& mask) {
 int Master::run() {
   sigset_t wait_mask = install_master_signals();
   start_tick_timer();
+  for (const auto& p : pools_)
+    if (p->config().pm == PmMode::dynamic && p->config().pm_start_servers_defaulted)
+      spdlog::info("[pool {}] pm.start_servers is not set. It's been set to {}.", p->config().name,
+                   p->config().pm_start_servers);
   spdlog::info("fpm is running, pid {}", ::getpid());
   for (auto& pm : pms_) pm->start();
   spdlog::info("ready to handle connections");
+  log_systemd_interval();
   systemd_notify("READY=1\nSTATUS=Ready to handle connections");
   auto& flags = signal_flags();
   while (true) {

@@ -53,6 +53,7 @@ class Master {
   void wait_for_events(const sigset_t& mask);
   std::size_t total_children() const;
   void report_to_systemd();
+  void log_systemd_interval() const;
   void count_abnormal_exit(int status);
 
   const Config& config_;

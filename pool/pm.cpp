@@ -6,9 +6,9 @@
 
 namespace cppfpm::pool {
 
-void ProcessManager::spawn(int n) {
+void ProcessManager::spawn(int n, PoolChildren::Announce announce) {
   for (int i = 0; i < n; ++i)
-    if (children_.spawn() < 0) break;
+    if (children_.spawn(announce) < 0) break;
 }
 
 void ProcessManager::start() {
@@ -48,7 +48,8 @@ int replacements_after_exit(const PoolConfig& c, int live, bool retired) {
 
 void ProcessManager::on_child_exit(pid_t pid) {
   bool retired = retired_.erase(pid) > 0;
-  spawn(replacements_after_exit(config(), static_cast<int>(children_.count()), retired));
+  spawn(replacements_after_exit(config(), static_cast<int>(children_.count()), retired),
+        PoolChildren::Announce::notice);
 }
 
 void ProcessManager::tick() {

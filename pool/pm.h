@@ -47,7 +47,7 @@ class ProcessManager {
 
  private:
   const PoolConfig& config() const { return children_.config(); }
-  void spawn(int n);
+  void spawn(int n, PoolChildren::Announce announce = PoolChildren::Announce::debug);
   void reached_max_children();
   void dynamic_tick();
   void ondemand_tick();

@@ -109,7 +109,27 @@ void Scoreboard::request_started(int ci, int ti, std::int64_t now, const std::st
   copy_text(t.query, sizeof(t.query), query);
   t.seq.fetch_add(1);
   t.request_start_us = now;
+  child_busy(ci);
+}
+
+void Scoreboard::request_finished(int ci, int ti, std::int64_t now) {
+  std::int64_t started = thread(ci, ti).request_start_us.exchange(0);
+  child_done(ci, started, now);
+}
+
+void Scoreboard::page_started(int ci) {
+  child_busy(ci);
+}
+
+void Scoreboard::page_finished(int ci, std::int64_t started_us, std::int64_t now) {
+  child_done(ci, started_us, now);
+}
+
+void Scoreboard::child_busy(int ci) {
   ChildSlot& c = children_[ci];
+  // php-fpm counts a request when its headers start to arrive
+  // (fpm_request_reading_headers), so a status page counts itself.
+  c.requests.fetch_add(1);
   if (c.busy_threads.fetch_add(1) == 0) {
     int expected = static_cast<int>(ChildState::idle);
     c.state.compare_exchange_strong(expected, static_cast<int>(ChildState::active));
@@ -117,11 +137,8 @@ void Scoreboard::request_started(int ci, int ti, std::int64_t now, const std::st
   }
 }
 
-void Scoreboard::request_finished(int ci, int ti, std::int64_t now) {
-  ThreadSlot& t = thread(ci, ti);
-  std::int64_t started = t.request_start_us.exchange(0);
+void Scoreboard::child_done(int ci, std::int64_t started, std::int64_t now) {
   ChildSlot& c = children_[ci];
-  c.requests.fetch_add(1);
   if (started > 0) c.last_request_us = now - started;
   c.last_request_end_us = now;
   if (c.busy_threads.fetch_sub(1) == 1) {

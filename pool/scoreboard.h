@@ -76,6 +76,11 @@ class Scoreboard {
                        const std::string& method, const std::string& script,
                        const std::string& query);
   void request_finished(int child_index, int thread_index, std::int64_t now_us);
+  // Child: a pool page (status, ping) answered by the event loop thread,
+  // outside any worker thread. php-fpm serves its status page as a request,
+  // so the child is active while it does and the request is counted.
+  void page_started(int child_index);
+  void page_finished(int child_index, std::int64_t started_us, std::int64_t now_us);
 
   struct Counts {
     int idle = 0, active = 0, total = 0;
@@ -85,6 +90,9 @@ class Scoreboard {
   int waiting() const;
 
  private:
+  void child_busy(int child_index);
+  void child_done(int child_index, std::int64_t started_us, std::int64_t now_us);
+
   int max_children_;
   int threads_;
   std::size_t size_ = 0;

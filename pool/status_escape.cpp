@@ -12,7 +12,7 @@ void append_hex4(std::string& out, unsigned value) {
   out += buf;
 }
 
-void append_json_ascii(std::string& out, char c, bool escape_slash) {
+void append_json_ascii(std::string& out, char c) {
   switch (c) {
     case '"':
       out += "\\\"";
@@ -21,7 +21,7 @@ void append_json_ascii(std::string& out, char c, bool escape_slash) {
       out += "\\\\";
       break;
     case '/':
-      out += escape_slash ? "\\/" : "/";
+      out += "\\/";
       break;
     case '\b':
       out += "\\b";
@@ -48,10 +48,11 @@ void append_json_ascii(std::string& out, char c, bool escape_slash) {
 
 }  // namespace
 
-// Enough to keep the document valid; php-fpm prints these raw.
+// "/" as "\/", as PHP's json_encode and so php-fpm 8.2's status page
+// (`"request uri":"\/status?json&full"`); other bytes as JSON needs them.
 std::string json_text(std::string_view s) {
   std::string out;
-  for (char c : s) append_json_ascii(out, c, false);
+  for (char c : s) append_json_ascii(out, c);
   return out;
 }
 
@@ -92,7 +93,7 @@ std::string json_query(std::string_view s) {
   std::string out;
   for (std::size_t i = 0; i < s.size();) {
     if (static_cast<unsigned char>(s[i]) < 0x80) {
-      append_json_ascii(out, s[i++], true);
+      append_json_ascii(out, s[i++]);
       continue;
     }
     long cp = next_code_point(s, i);

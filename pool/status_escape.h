@@ -6,7 +6,7 @@
 
 namespace cppfpm::pool {
 
-// Enough JSON escaping to keep the document valid.
+// JSON escaping with "/" as "\/", as PHP's json_encode writes it.
 std::string json_text(std::string_view s);
 // The query string as php-fpm 8.1+ writes it into JSON ("/" as "\/",
 // non-ASCII as \uXXXX, invalid UTF-8 dropped), without the quotes.

@@ -106,10 +106,13 @@ bool ChildServer::exchange(Connection* c, int index, const RequestHandler& handl
   bool began = false;
   auto started = [&](const Request& request) {
     began = true;
-    if (id_.board && slot)
+    if (!id_.board) return;
+    if (slot)
       id_.board->request_started(id_.slot, index, start, std::string(request.method()),
                                  std::string(request.script_name()),
                                  std::string(request.query_string()));
+    else
+      id_.board->page_started(id_.slot);  // the loop thread answers a pool page
   };
   RequestHandler observed = [&](const Request& request, Response& response) {
     handler(request, response);
@@ -129,6 +132,7 @@ bool ChildServer::exchange(Connection* c, int index, const RequestHandler& handl
     slot->fd = -1;
     if (id_.board && began) id_.board->request_finished(id_.slot, index, pool::now_us());
   }
+  if (!slot && id_.board && began) id_.board->page_finished(id_.slot, start, pool::now_us());
   if (after == AfterExchange::closed) {
     c->fd.release();  // libfcgi closed it
     loop_.release(c);

@@ -27,6 +27,7 @@ int Listeners::open_or_inherit(const pool::PoolConfig& pool, const char* key,
     // reexec() cleared close-on-exec for the exec; children must not keep
     // the socket across an exec of their own.
     ::fcntl(it->second.get(), F_SETFD, FD_CLOEXEC);
+    spdlog::info("using inherited socket fd={}, \"{}\"", it->second.get(), it->first);
     open_.push_back(std::move(it->second));
     inherited_.erase(it);
   } else {

@@ -5,6 +5,7 @@
 #include <spdlog/sinks/base_sink.h>
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <memory>
@@ -82,11 +83,20 @@ spdlog::level::level_enum to_spdlog(const std::string& level) {
   return spdlog::level::info;
 }
 
+// php-fpm creates its error log readable by its owner only (0600,
+// fpm_stdio_open_error_log); spdlog's fopen would make it 0644 under the
+// usual umask. An existing file keeps its mode.
+void create_private(const std::string& path) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, S_IRUSR | S_IWUSR);
+  if (fd >= 0) ::close(fd);
+}
+
 void install() {
   std::shared_ptr<spdlog::logger> logger;
   if (g_path.empty()) {
     logger = std::make_shared<spdlog::logger>("cppfpm", std::make_shared<FdSink>(g_stderr_fd));
   } else {
+    create_private(g_path);
     try {
       logger = std::make_shared<spdlog::logger>(
           "cppfpm", std::make_shared<spdlog::sinks::basic_file_sink_mt>(g_path, false));

@@ -123,6 +123,24 @@ bool take_reexec_marker() {
   return reexecuted;
 }
 
+namespace {
+
+// php-fpm's line before it re-executes itself (fpm_pctl_exec):
+// reloading: execvp("php-fpm", {"php-fpm", "-F", "-y", "php-fpm.conf"})
+std::string describe_exec(char** argv) {
+  std::string program = argv[0] ? argv[0] : "";
+  std::string line = "reloading: execvp(\"" + program + "\", {";
+  for (char** arg = argv; *arg; ++arg) {
+    if (arg != argv) line += ", ";
+    line += '"';
+    line += *arg;
+    line += '"';
+  }
+  return line + "})";
+}
+
+}  // namespace
+
 void reexec(char** argv, const std::vector<NamedListener>& listeners,
             const std::set<pid_t>& children) {
   // The listeners are close-on-exec like every fd we open; these must survive.
@@ -130,6 +148,7 @@ void reexec(char** argv, const std::vector<NamedListener>& listeners,
   ::setenv(kInheritedFdsEnv, encode_inherited_fds(listeners).c_str(), 1);
   ::setenv(kOldChildrenEnv, encode_old_children(children).c_str(), 1);
   ::setenv(kReexecEnv, "1", 1);
+  spdlog::info("{}", describe_exec(argv));
   spdlog::default_logger()->flush();
   ::execv("/proc/self/exe", argv);
   spdlog::critical("execv() failed during reload: {}", std::strerror(errno));

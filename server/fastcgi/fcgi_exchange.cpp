@@ -81,6 +81,9 @@ AfterExchange serve_fcgi_request(int fd, const RequestHandler& handler,
       response.status = 500;
     }
   }
+  if (!response.stderr_text.empty())
+    FCGX_PutStr(response.stderr_text.data(), static_cast<int>(response.stderr_text.size()),
+                fcgi.err);
   std::string out = to_cgi(response);
   if (FCGX_PutStr(out.data(), static_cast<int>(out.size()), fcgi.out) < 0) fcgi.keepConnection = 0;
   fcgi.detached = 1;

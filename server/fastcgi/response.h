@@ -13,6 +13,9 @@ struct Response {
   int status = 200;
   std::vector<Header> headers;
   std::string body;
+  // Sent as FCGI_STDERR records (FastCGI 1.0 section 5.3) before the
+  // answer; nginx logs it as "FastCGI sent in stderr: ...".
+  std::string stderr_text;
 
   void add_header(std::string name, std::string value) {
     headers.emplace_back(std::move(name), std::move(value));

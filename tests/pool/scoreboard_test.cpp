@@ -26,6 +26,24 @@ TEST_CASE("scoreboard: a child is active while any of its threads serves") {
   CHECK(board.pool().max_active_processes == 1);
 }
 
+TEST_CASE("scoreboard: a request counts when it starts; a pool page makes its child active") {
+  Scoreboard board(2, 1);
+  int a = board.claim(100, now_us());
+  board.request_started(a, 0, now_us(), "GET", "/x", "");
+  CHECK(board.child(a).requests == 1);  // as php-fpm: counted while it runs
+  board.request_finished(a, 0, now_us());
+  CHECK(board.child(a).requests == 1);
+
+  std::int64_t start = now_us();
+  board.page_started(a);
+  CHECK(board.child(a).requests == 2);
+  CHECK(board.counts().active == 1);
+  CHECK(board.counts().idle == 0);
+  board.page_finished(a, start, start + 250);
+  CHECK(board.counts().active == 0);
+  CHECK(board.child(a).last_request_us == 250);
+}
+
 TEST_CASE("scoreboard: slots are claimed up to the capacity and reused after release") {
   Scoreboard board(2, 1);
   int a = board.claim(1, now_us());
