@@ -115,7 +115,8 @@ void EventLoop::run() {
     for (int i = 0; i < n; ++i) {
       std::uint64_t tag = events[i].data.u64;
       if (tag >= kMaxTaggedFd) {
-        on_readable(static_cast<Connection*>(events[i].data.ptr), events[i].events);
+        auto* c = static_cast<Connection*>(events[i].data.ptr);
+        if (!evicted_.contains(c)) on_readable(c, events[i].events);
       } else if (static_cast<int>(tag) == listen_fd_) {
         accept_all();
       } else if (static_cast<int>(tag) == status_fd_) {
@@ -127,6 +128,7 @@ void EventLoop::run() {
         host_.readable(static_cast<int>(tag));
       }
     }
+    evicted_.clear();
     // After the turn: a connection closed here may have had an event in it.
     auto now = std::chrono::steady_clock::now();
     enforce_head_rules(now);
@@ -274,6 +276,18 @@ void EventLoop::close_slow(Connection* c, SlowKind kind, TimePoint now) {
        slow_log_.event(kind, "closing FastCGI connection from " + peer + ": " + why, now))
     spdlog::warn("{}", line);
   close_connection(c);
+}
+
+// Called while the turn's events are being handled: the connection closed
+// here may have one of them still to come, which is skipped.
+void EventLoop::make_room_for_head(TimePoint now) {
+  std::size_t cap = heads_.rules().max_pending;
+  if (cap == 0 || heads_.pending() < cap) return;
+  for (HeadWatch::Key oldest : heads_.oldest(heads_.pending() - cap + 1)) {
+    auto* c = static_cast<Connection*>(const_cast<void*>(oldest));
+    evicted_.insert(c);
+    close_slow(c, over_cap, now);
+  }
 }
 
 void EventLoop::enforce_head_rules(TimePoint now) {

@@ -118,6 +118,9 @@ class EventLoop {
   enum SlowKind { first_byte, head_timeout, over_cap, eof_in_head };
   void close_slow(Connection* connection, SlowKind kind, TimePoint now);
   void enforce_head_rules(TimePoint now);
+  // Before a fresh connection is added: at pm.max_pending_heads, the oldest
+  // goes, so the cap bounds the descriptors they hold.
+  void make_room_for_head(TimePoint now);
   // Served no request yet, and not a pm.status_listen probe.
   static bool counts_in_cap(const Connection* c) {
     return c->requests.load() == 0 && c->admission.kind() != Kind::status_only;
@@ -144,8 +147,10 @@ class EventLoop {
   std::optional<TimePoint> backoff_until_;
   std::optional<TimePoint> fd_shortage_since_;
   std::unordered_set<int> watched_;
-  HeadWatch heads_;           // loop thread only
-  CountedLog slow_log_;       // loop thread only
+  HeadWatch heads_;      // loop thread only
+  CountedLog slow_log_;  // loop thread only
+  // Closed by make_room_for_head() during this turn (loop thread only).
+  std::unordered_set<Connection*> evicted_;
   mutable std::mutex mutex_;  // guards connections_ and the stopping flags
   std::unordered_map<Connection*, std::unique_ptr<Connection>> connections_;
   std::atomic<bool> graceful_{false};

@@ -144,6 +144,7 @@ bool EventLoop::accept_one(int listen_fd, Kind kind) {
                  ClientFilter::peer_text(connection->peer));
     return true;
   }
+  if (kind != Kind::status_only) make_room_for_head(now);
   admission_.accepted(connection->admission, kind, now);
   if (kind != Kind::status_only) {
     accepted_.fetch_add(1, std::memory_order_relaxed);

@@ -45,12 +45,15 @@ void HeadWatch::done(Key key) {
 }
 
 std::vector<HeadWatch::Key> HeadWatch::over_cap() const {
-  std::vector<Key> oldest;
-  if (rules_.max_pending == 0 || order_.size() <= rules_.max_pending) return oldest;
-  std::size_t excess = order_.size() - rules_.max_pending;
-  for (auto it = order_.begin(); it != order_.end() && oldest.size() < excess; ++it)
-    oldest.push_back(it->second);
-  return oldest;
+  if (rules_.max_pending == 0 || order_.size() <= rules_.max_pending) return {};
+  return oldest(order_.size() - rules_.max_pending);
+}
+
+std::vector<HeadWatch::Key> HeadWatch::oldest(std::size_t n) const {
+  std::vector<Key> keys;
+  for (auto it = order_.begin(); it != order_.end() && keys.size() < n; ++it)
+    keys.push_back(it->second);
+  return keys;
 }
 
 std::vector<HeadWatch::Expired> HeadWatch::expired(Time now) const {

@@ -55,6 +55,8 @@ class HeadWatch {
 
   // The connections to close so that the cap holds, oldest first.
   std::vector<Key> over_cap() const;
+  // The `n` oldest connections the cap counts.
+  std::vector<Key> oldest(std::size_t n) const;
   // The connections whose time is up at `now`.
   std::vector<Expired> expired(Time now) const;
   // How soon the earliest time is up; nullopt when nothing is watched.

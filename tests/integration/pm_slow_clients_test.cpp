@@ -139,12 +139,17 @@ TEST_CASE("slow clients: a peer that shuts its side on half a request head is cl
   CHECK(fpm.get("/ping").body == "pong");
 }
 
-TEST_CASE("slow clients: 1,500 idle and 300 slowloris connections at rlimit_files = 1024",
+// (No comma in a test name: ctest hands it to Catch as a filter.)
+TEST_CASE("slow clients: 1500 idle and 300 slowloris connections at rlimit_files = 1024",
           "[pm][slow][attack]") {
   raise_own_fd_limit();
   auto pool = one_child_pool(loopback_endpoint(), 8);
   set_key(pool, "rlimit_files", "1024");
   set_key(pool, "request_head_first_byte_timeout", "2s");
+  // Room for the whole flood: with the default 511 the kernel drops the SYNs
+  // that find the accept queue full (a fresh client then waits 1 s for its
+  // retransmission however fast the child accepts).
+  set_key(pool, "listen.backlog", "4096");
   PmServer fpm(pool);
   REQUIRE(fpm.wait_children(1, 5s));
   pid_t child = fpm.children().front();
@@ -181,9 +186,13 @@ TEST_CASE("slow clients: 1,500 idle and 300 slowloris connections at rlimit_file
     if (r.status != 200) ++failed;
     // And a client that connects for each request (nginx without keepalive).
     Stopwatch fresh;
-    auto f = fpm.get("/setSession.php", {}, 5s);
+    try {
+      if (fpm.get("/setSession.php", {}, 5s).status != 200) ++fresh_failed;
+    } catch (const std::exception& e) {  // connect() timed out
+      ++fresh_failed;
+      WARN(e.what());
+    }
     fresh_latency.push_back(fresh.elapsed());
-    if (f.status != 200) ++fresh_failed;
     std::this_thread::sleep_for(20ms);
   }
   double cpu_used = cpu_seconds(child) - cpu_before;

@@ -106,3 +106,13 @@ TEST_CASE("with_thousands") {
   CHECK(cppfpm::server::with_thousands(1000) == "1,000");
   CHECK(cppfpm::server::with_thousands(1234567) == "1,234,567");
 }
+
+TEST_CASE("HeadWatch: oldest(n) lists the cap's connections in accept order") {
+  HeadWatch watch(HeadRules{.max_pending = 10});
+  watch.accepted(&c, t0);
+  watch.accepted(&a, t0);
+  watch.partial(&b, false, t0);  // kept: not counted
+  watch.accepted(&d, t0);
+  CHECK(watch.oldest(2) == std::vector<HeadWatch::Key>{&c, &a});
+  CHECK(watch.oldest(9).size() == 3);
+}
