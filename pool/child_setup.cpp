@@ -29,6 +29,13 @@ bool prepare_child_process(const PoolConfig& c) {
           "[pool {}] failed to set rlimit_files for this pool: setrlimit(RLIMIT_NOFILE, {}) "
           "failed: {}",
           c.name, c.rlimit_files, std::strerror(errno));
+  } else if (rlimit limit{};
+             ::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    // Idle and slow clients each hold a descriptor: take what the hard limit allows.
+    limit.rlim_cur = limit.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &limit) != 0)
+      spdlog::warn("[pool {}] setrlimit(RLIMIT_NOFILE, {}) failed: {} ({})", c.name,
+                   static_cast<unsigned long long>(limit.rlim_max), std::strerror(errno), errno);
   }
   if (c.clear_env) ::clearenv();
   for (const auto& [name, value] : c.env) ::setenv(name.c_str(), value.c_str(), 1);

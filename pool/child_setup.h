@@ -8,8 +8,8 @@
 
 namespace cppfpm::pool {
 
-// rlimit_files, env[...] / clear_env, then the user/group drop when started
-// as root. false (logged) when the child must not go on.
+// rlimit_files (else the soft RLIMIT_NOFILE raised to the hard one), env[...] / clear_env, then the
+// user/group drop when started as root. false (logged) when the child must not go on.
 bool prepare_child_process(const PoolConfig& config);
 
 // Checks user/group exist (at start and on reload), so a typo is a config

@@ -68,6 +68,12 @@ struct PoolConfig {
   std::string access_log, access_format = "%R - %u %t \"%m %r\" %s";
   bool catch_workers_output = false;
   int rlimit_files = 0;  // 0: keep the inherited limit
+  // cppfpm's own, against idle and slow clients (server/fastcgi/event_loop_heads.h):
+  // a connection that sends nothing this long after accept is closed (0: never);
+  // at most this many connections per child without a complete first request
+  // head, the oldest closed first (0: no cap).
+  std::chrono::milliseconds request_head_first_byte_timeout{10000};
+  int pm_max_pending_heads = 1000;
 
   // env[NAME] = value, in file order; a value written `$NAME` is already
   // replaced by the master's environment variable, as php-fpm does.

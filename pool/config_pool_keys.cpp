@@ -1,5 +1,6 @@
 // The keys of a pool section: php-fpm's, with php-fpm's meaning, and
-// cppfpm's own (pm.threads_per_child, sql.*, cache.*).
+// cppfpm's own (pm.threads_per_child, pm.max_pending_heads,
+// request_head_first_byte_timeout, sql.*, cache.*).
 #include <arpa/inet.h>
 
 #include <algorithm>
@@ -101,6 +102,8 @@ const std::map<std::string, Setter<PoolConfig>, std::less<>>& pool_keys() {
       {"pm.status_path", uri_path<&PoolConfig::pm_status_path>},
       {"pm.status_listen", set_status_listen},
       {"pm.threads_per_child", integer<&PoolConfig::threads_per_child, 1, 1024>},
+      {"pm.max_pending_heads", integer<&PoolConfig::pm_max_pending_heads, 0, kMax>},
+      {"request_head_first_byte_timeout", duration<&PoolConfig::request_head_first_byte_timeout>},
       {"ping.path", uri_path<&PoolConfig::ping_path>},
       {"ping.response", non_empty_text<&PoolConfig::ping_response>},
       {"request_terminate_timeout", duration<&PoolConfig::request_terminate_timeout>},

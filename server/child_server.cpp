@@ -17,6 +17,8 @@ LoopOptions loop_options(const pool::PoolConfig& pool) {
   LoopOptions options;
   options.max_conns = pool.pm_max_children * pool.threads_per_child;
   options.max_reqs = options.max_conns;
+  options.heads.first_byte_timeout = pool.request_head_first_byte_timeout;
+  options.heads.max_pending = static_cast<std::size_t>(pool.pm_max_pending_heads);
   return options;
 }
 

@@ -13,7 +13,14 @@ Admission::Admission(AdmissionRules rules, std::function<bool()> at_max_children
 bool Admission::do_may_accept() const {
   long promised = in_flight_ + static_cast<long>(reservations_.size());
   if (rules_.max_requests > 0 && served_ + promised >= rules_.max_requests) return false;
-  return promised < rules_.threads;
+  return promised < rules_.threads || do_flooded();
+}
+
+// Reservations are held by connections whose head has not arrived, so the
+// difference is the connections silent past their reservation.
+bool Admission::do_flooded() const {
+  return rules_.flood_silent > 0 &&
+         unheard_ - static_cast<int>(reservations_.size()) >= rules_.flood_silent;
 }
 
 // Saturated and no reservation left (one at a time), no request waiting in
@@ -32,6 +39,10 @@ void Admission::do_change_waiting(int delta) {
 
 void Admission::do_release(AdmissionTicket& ticket) {
   std::erase_if(reservations_, [&](const Reservation& r) { return r.id == ticket.id_; });
+  if (ticket.unheard_) {
+    ticket.unheard_ = false;
+    --unheard_;
+  }
   if (ticket.waiting_) {
     ticket.waiting_ = false;
     do_change_waiting(-1);
@@ -81,6 +92,8 @@ void Admission::accepted(AdmissionTicket& ticket, Kind kind, Time now) {
   ticket.kind_ = kind;
   ticket.id_ = next_id_++;
   if (kind == Kind::status_only) return;
+  ticket.unheard_ = true;
+  ++unheard_;
   reservations_.push_back(Reservation{ticket.id_, now + rules_.reservation});
   if (kind == Kind::overflow) {
     ticket.waiting_ = true;
@@ -148,6 +161,16 @@ int Admission::waiting() const {
 long Admission::served() const {
   std::lock_guard lock(mutex_);
   return served_;
+}
+
+int Admission::unheard() const {
+  std::lock_guard lock(mutex_);
+  return unheard_;
+}
+
+bool Admission::flooded() const {
+  std::lock_guard lock(mutex_);
+  return do_flooded();
 }
 
 }  // namespace cppfpm::server

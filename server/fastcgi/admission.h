@@ -14,6 +14,11 @@
 //   is then answered in the loop at once, anything else waits for this
 //   child's next free thread, counted as waiting (the status page's listen
 //   queue). One at a time, never while a request already waits in the queue.
+// - Flooded: once `flood_silent` connections have outlived their
+//   reservation without sending a whole head, the child keeps accepting
+//   whatever its threads are doing, so a good client is not left in a
+//   backlog full of silent ones; the loop sheds those (pm.max_pending_heads,
+//   request_head_first_byte_timeout), and a good request waits for a thread.
 // - pm.max_requests: no connection is taken for a request this child will
 //   not serve; the request that reaches the limit ends the child.
 // - pm.status_listen connections count in no capacity.
@@ -39,6 +44,9 @@ struct AdmissionRules {
   std::chrono::milliseconds overflow_delay{200};
   // How often a saturated loop looks at its backlog (it is out of epoll).
   std::chrono::milliseconds backlog_poll{20};
+  // nginx sends its request at once: this many connections silent (or
+  // trickling) past their reservation is a flood, not a slow nginx. 0: never.
+  int flood_silent = 16;
 };
 
 // Admission's record of one connection, kept in the connection. Only
@@ -54,6 +62,7 @@ class AdmissionTicket {
   std::uint64_t id_ = 0;
   bool waiting_ = false;  // taken while saturated, its request not seen yet
   bool queued_ = false;   // handed over while every thread was busy
+  bool unheard_ = false;  // accepted, its head not whole yet
 };
 
 class Admission {
@@ -108,6 +117,9 @@ class Admission {
   int reserved() const;
   int waiting() const;
   long served() const;
+  // Connections whose head has not arrived, and whether they are a flood.
+  int unheard() const;
+  bool flooded() const;
 
  private:
   struct Reservation {
@@ -117,6 +129,7 @@ class Admission {
   // do_: the caller holds mutex_.
   bool do_may_accept() const;
   bool do_overflow_allowed() const;
+  bool do_flooded() const;
   void do_release(AdmissionTicket& ticket);
   void do_change_waiting(int delta);
 
@@ -129,6 +142,7 @@ class Admission {
   int in_flight_ = 0;  // dispatched, not finished (may exceed threads: queued)
   long served_ = 0;
   int waiting_ = 0;
+  int unheard_ = 0;
   std::optional<Time> backlog_since_;
 };
 

@@ -6,7 +6,6 @@
 
 #include <atomic>
 #include <chrono>
-#include <optional>
 
 #include "server/fastcgi/admission.h"
 #include "server/fastcgi/fd.h"
@@ -20,9 +19,9 @@ struct Connection {
   sockaddr_storage peer{};
   std::atomic<State> state{State::armed};
   std::chrono::steady_clock::time_point accepted_at{};
-  // Since when part of a request head has arrived but not all of it; the
-  // loop closes the connection if the rest does not come in time.
-  std::optional<std::chrono::steady_clock::time_point> head_since;
+  // Loop thread only: part of a head is in, and the loop is woken by new
+  // bytes (edge-triggered), not by the bytes it has already peeked at.
+  bool edge_armed = false;
   std::atomic<unsigned> requests{0};  // requests served on this connection
   AdmissionTicket admission;          // how it came in, what place it holds
 };

@@ -18,7 +18,6 @@ namespace {
 // the fd number itself; fds are far below any heap address.
 constexpr std::uint64_t kMaxTaggedFd = 1u << 24;
 constexpr int kMaxEvents = 128;
-constexpr auto kPendingRecheck = std::chrono::milliseconds(5);
 // The watchdog's pace: request_terminate_timeout is kept to within this
 // (php-fpm paces its own check by the smallest timeout, at least 130 ms).
 constexpr auto kTick = std::chrono::milliseconds(250);
@@ -37,7 +36,8 @@ EventLoop::EventLoop(int listen_fd, ClientFilter filter, LoopOptions options, Ad
       filter_(std::move(filter)),
       options_(options),
       admission_(admission),
-      host_(host) {
+      host_(host),
+      heads_(options.heads) {
   epoll_.reset(::epoll_create1(EPOLL_CLOEXEC));
   if (!epoll_) throw_failed("epoll_create1()");
   wakeup_.reset(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
@@ -86,13 +86,14 @@ std::size_t EventLoop::connection_count() const {
   return connections_.size();
 }
 
-// Until the next tick, or sooner: heads being peeked at, admission's own
-// deadlines (reservations, the saturated backlog), the end of a back-off.
+// Until the next tick, or sooner: a slow client's time running out,
+// admission's own deadlines (reservations, the saturated backlog), the end
+// of a back-off.
 int EventLoop::next_timeout(TimePoint now, TimePoint last_tick) const {
   using std::chrono::milliseconds;
   auto timeout =
       std::max(milliseconds(1), std::chrono::ceil<milliseconds>(kTick - (now - last_tick)));
-  if (!pending_.empty()) timeout = std::min(timeout, kPendingRecheck);
+  if (auto next = heads_.next_deadline(now)) timeout = std::min(timeout, *next);
   if (!graceful_) {
     if (auto next = admission_.next_check(now)) timeout = std::min(timeout, *next);
     if (backing_off(now))
@@ -104,7 +105,6 @@ int EventLoop::next_timeout(TimePoint now, TimePoint last_tick) const {
 void EventLoop::run() {
   std::vector<epoll_event> events(kMaxEvents);
   auto last_tick = std::chrono::steady_clock::now();
-  std::vector<Connection*> pending;
   while (!stop_now_) {
     int timeout = next_timeout(std::chrono::steady_clock::now(), last_tick);
     int n = ::epoll_wait(epoll_.get(), events.data(), kMaxEvents, timeout);
@@ -115,7 +115,8 @@ void EventLoop::run() {
     for (int i = 0; i < n; ++i) {
       std::uint64_t tag = events[i].data.u64;
       if (tag >= kMaxTaggedFd) {
-        on_readable(static_cast<Connection*>(events[i].data.ptr));
+        auto* c = static_cast<Connection*>(events[i].data.ptr);
+        if (!evicted_.contains(c)) on_readable(c, events[i].events);
       } else if (static_cast<int>(tag) == listen_fd_) {
         accept_all();
       } else if (static_cast<int>(tag) == status_fd_) {
@@ -127,18 +128,17 @@ void EventLoop::run() {
         host_.readable(static_cast<int>(tag));
       }
     }
-    // Connections with half a request head are peeked at again shortly.
-    pending.swap(pending_);
-    for (Connection* c : pending) on_readable(c);
-    pending.clear();
-    sweep_partial_heads();
+    evicted_.clear();
+    // After the turn: a connection closed here may have had an event in it.
     auto now = std::chrono::steady_clock::now();
+    enforce_head_rules(now);
     admission_.tick(now);
     update_listening();
     accept_overflow(now);
 
     if (now - last_tick >= kTick) {
       last_tick = now;
+      for (const std::string& line : slow_log_.flush(now)) spdlog::warn("{}", line);
       host_.tick();
     }
     if (graceful_) {
@@ -152,7 +152,7 @@ void EventLoop::run() {
   if (!stop_now_) close_idle_locked();
 }
 
-void EventLoop::on_readable(Connection* c) {
+void EventLoop::on_readable(Connection* c, std::uint32_t events) {
   static thread_local std::vector<unsigned char> buf;
   buf.resize(options_.limits.max_head_bytes);
   ssize_t n = ::recv(c->fd.get(), buf.data(), buf.size(), MSG_PEEK | MSG_DONTWAIT);
@@ -161,14 +161,14 @@ void EventLoop::on_readable(Connection* c) {
     return;
   }
   if (n < 0) {
-    rearm(c);
+    if (!c->edge_armed && !rearm(c)) heads_.done(c);  // only the key is used
     return;
   }
   ScreenResult verdict =
       screen_request_head(buf.data(), static_cast<std::size_t>(n), options_.limits);
   switch (verdict.verdict) {
     case Verdict::complete:
-      c->head_since.reset();
+      head_complete(c);
       admission_.head_arrived(c->admission);
       c->state = Connection::State::working;
       if (c->admission.kind() == Kind::status_only) {
@@ -186,8 +186,7 @@ void EventLoop::on_readable(Connection* c) {
       }
       return;
     case Verdict::need_more:
-      if (!c->head_since) c->head_since = std::chrono::steady_clock::now();
-      pending_.push_back(c);
+      await_rest_of_head(c, events);
       return;
     case Verdict::management: {
       // Consume the record (its bytes are in the socket) and answer it.
@@ -204,9 +203,11 @@ void EventLoop::on_readable(Connection* c) {
         return;
       }
       // Whatever follows (a request, more to come, or EOF) is looked at on
-      // the next turn, so a flood of such records cannot monopolise the loop.
-      if (!c->head_since) c->head_since = std::chrono::steady_clock::now();
-      pending_.push_back(c);
+      // the next turn (level-triggered), so a flood of such records cannot
+      // monopolise the loop; the head timeout bounds the whole exchange.
+      heads_.partial(c, counts_in_cap(c), std::chrono::steady_clock::now());
+      c->edge_armed = false;
+      if (!rearm(c)) heads_.done(c);  // only the key is used: c is gone
       return;
     }
     case Verdict::invalid:
@@ -217,39 +218,28 @@ void EventLoop::on_readable(Connection* c) {
   }
 }
 
-void EventLoop::sweep_partial_heads() {
-  if (pending_.empty()) return;
-  auto now = std::chrono::steady_clock::now();
-  std::vector<Connection*> keep;
-  for (Connection* c : pending_) {
-    if (now - *c->head_since > options_.head_timeout) {
-      spdlog::warn("closing FastCGI connection from {}: request head incomplete after {} ms",
-                   ClientFilter::peer_text(c->peer), options_.head_timeout.count());
-      close_connection(c);
-    } else {
-      keep.push_back(c);
-    }
-  }
-  pending_.swap(keep);
-}
-
-void EventLoop::rearm(Connection* c) {
+bool EventLoop::rearm(Connection* c) {
   std::unique_lock lock(mutex_);
   if (graceful_ || stop_now_) {
     connections_.erase(c);
     lock.unlock();
     wake();
-    return;
+    return false;
   }
   c->state = Connection::State::armed;
   epoll_event ev{};
-  ev.events = EPOLLIN | EPOLLONESHOT;
+  ev.events = EPOLLIN | EPOLLONESHOT | EPOLLRDHUP;
   ev.data.ptr = c;
-  if (::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, c->fd.get(), &ev) != 0) {
+  int fd = c->fd.get();
+  // head_complete() took an edge-armed connection out of the set.
+  if (::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, fd, &ev) != 0 &&
+      (errno != ENOENT || ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev) != 0)) {
     spdlog::warn("epoll_ctl(MOD) failed: {} ({}), closing the connection", std::strerror(errno),
                  errno);
     connections_.erase(c);
+    return false;
   }
+  return true;
 }
 
 void EventLoop::release(Connection* c) {
@@ -261,6 +251,7 @@ void EventLoop::release(Connection* c) {
 }
 
 void EventLoop::close_connection(Connection* c) {
+  heads_.done(c);
   admission_.closed(c->admission);
   std::lock_guard lock(mutex_);
   connections_.erase(c);  // closing the fd also removes it from the epoll set
@@ -283,7 +274,7 @@ void EventLoop::close_idle_locked() {
     }
     if (idle) {
       admission_.closed(c->admission);
-      pending_.erase(std::remove(pending_.begin(), pending_.end(), it->first), pending_.end());
+      heads_.done(c);
       it = connections_.erase(it);
     } else {
       ++it;

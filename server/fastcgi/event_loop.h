@@ -18,14 +18,15 @@
 
 #include "server/fastcgi/admission.h"
 #include "server/fastcgi/connection.h"
+#include "server/fastcgi/event_loop_heads.h"
 #include "server/fastcgi/listener.h"
 #include "server/fastcgi/record_screen.h"
 
 namespace cppfpm::server {
 
 struct LoopOptions {
-  // A started request head must complete in this time.
-  std::chrono::milliseconds head_timeout{10000};
+  // The first-byte timeout, the head timeout, pm.max_pending_heads.
+  HeadRules heads;
   ScreenLimits limits;
   int max_conns = 1;  // answered to FCGI_GET_VALUES
   int max_reqs = 1;
@@ -83,8 +84,9 @@ class EventLoop {
   void stop_now();
 
   // A worker finished a request and the client keeps the connection: wait
-  // for its next request here. Safe from any thread.
-  void rearm(Connection* connection);
+  // for its next request here. Safe from any thread. False when the
+  // connection was closed instead (stopping, or epoll failed).
+  bool rearm(Connection* connection);
   // A worker closed the connection. Safe from any thread.
   void release(Connection* connection);
 
@@ -105,10 +107,24 @@ class EventLoop {
   // accept4() ran out of file descriptors: no accepting for a while.
   void back_off_accepting(int error);
   bool backing_off(TimePoint now) const { return backoff_until_ && now < *backoff_until_; }
-  void on_readable(Connection* connection);
+  void on_readable(Connection* connection, std::uint32_t events);
+  // Part of a head is in: wait for more bytes (or the peer's EOF).
+  void await_rest_of_head(Connection* connection, std::uint32_t events);
+  // The head is whole: out of the epoll set until rearm().
+  void head_complete(Connection* connection);
   void close_connection(Connection* connection);
   void close_idle_locked();
-  void sweep_partial_heads();
+  // Slow clients (event_loop_heads): timeouts and the cap, after each turn.
+  enum SlowKind { first_byte, head_timeout, over_cap, eof_in_head };
+  void close_slow(Connection* connection, SlowKind kind, TimePoint now);
+  void enforce_head_rules(TimePoint now);
+  // Before a fresh connection is added: at pm.max_pending_heads, the oldest
+  // goes, so the cap bounds the descriptors they hold.
+  void make_room_for_head(TimePoint now);
+  // Served no request yet, and not a pm.status_listen probe.
+  static bool counts_in_cap(const Connection* c) {
+    return c->requests.load() == 0 && c->admission.kind() != Kind::status_only;
+  }
   void wake();
   int next_timeout(TimePoint now, TimePoint last_tick) const;
   void update_listening();
@@ -131,8 +147,11 @@ class EventLoop {
   std::optional<TimePoint> backoff_until_;
   std::optional<TimePoint> fd_shortage_since_;
   std::unordered_set<int> watched_;
-  std::vector<Connection*> pending_;  // loop thread only: heads still arriving
-  mutable std::mutex mutex_;          // guards connections_ and the stopping flags
+  HeadWatch heads_;      // loop thread only
+  CountedLog slow_log_;  // loop thread only
+  // Closed by make_room_for_head() during this turn (loop thread only).
+  std::unordered_set<Connection*> evicted_;
+  mutable std::mutex mutex_;  // guards connections_ and the stopping flags
   std::unordered_map<Connection*, std::unique_ptr<Connection>> connections_;
   std::atomic<bool> graceful_{false};
   std::atomic<bool> stop_now_{false};

@@ -144,6 +144,7 @@ bool EventLoop::accept_one(int listen_fd, Kind kind) {
                  ClientFilter::peer_text(connection->peer));
     return true;
   }
+  if (kind != Kind::status_only) make_room_for_head(now);
   admission_.accepted(connection->admission, kind, now);
   if (kind != Kind::status_only) {
     accepted_.fetch_add(1, std::memory_order_relaxed);
@@ -156,12 +157,16 @@ bool EventLoop::accept_one(int listen_fd, Kind kind) {
     connections_.emplace(raw, std::move(connection));
   }
   epoll_event ev{};
-  ev.events = EPOLLIN | EPOLLONESHOT;
+  // EPOLLRDHUP: a peer that shuts its side with half a head is closed at once.
+  ev.events = EPOLLIN | EPOLLONESHOT | EPOLLRDHUP;
   ev.data.ptr = raw;
   if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev) != 0) {
     spdlog::error("epoll_ctl(ADD) failed: {} ({})", std::strerror(errno), errno);
     close_connection(raw);
+    return true;
   }
+  // pm.status_listen probes count in no capacity, and in no cap either.
+  if (kind != Kind::status_only) heads_.accepted(raw, now);
   return true;
 }
 

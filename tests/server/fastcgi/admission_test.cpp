@@ -301,3 +301,44 @@ TEST_CASE("admission: worker threads report concurrently without losing a count"
   // Requests 15000 to 20000 each reached the limit: each says so once.
   CHECK(reached.load() == kEach + 1);
 }
+
+TEST_CASE("admission: flooded by silent connections, the child keeps accepting", "[admission]") {
+  Fixture f(2);
+  f.dispatch_new();
+  f.dispatch_new();  // both threads busy
+  CHECK_FALSE(f.admission.may_accept());
+  // Connections taken while saturated (overflow), each silent past its
+  // reservation: below the flood threshold nothing changes.
+  for (int i = 0; i < 15; ++i) {
+    f.tickets.emplace_back();
+    f.admission.accepted(f.tickets.back(), Kind::pool, f.now);
+    f.advance(100ms);
+  }
+  CHECK(f.admission.unheard() == 15);
+  CHECK_FALSE(f.admission.flooded());
+  CHECK_FALSE(f.admission.may_accept());
+  AdmissionTicket& last = f.accept();
+  CHECK_FALSE(f.admission.flooded());  // still within its reservation
+  f.advance(100ms);
+  CHECK(f.admission.flooded());
+  CHECK(f.admission.may_accept());
+  // One of them sends its head (or is closed): no longer a flood.
+  f.admission.head_arrived(last);
+  CHECK_FALSE(f.admission.flooded());
+  CHECK_FALSE(f.admission.may_accept());
+  f.admission.closed(last);  // counted once
+  CHECK(f.admission.unheard() == 15);
+}
+
+TEST_CASE("admission: a flood does not pass pm.max_requests", "[admission]") {
+  Fixture f(1, 1);
+  for (int i = 0; i < 16; ++i) {
+    f.tickets.emplace_back();
+    f.admission.accepted(f.tickets.back(), Kind::pool, f.now);
+    f.advance(100ms);
+  }
+  CHECK(f.admission.flooded());
+  CHECK(f.admission.may_accept());
+  f.dispatch_new();
+  CHECK_FALSE(f.admission.may_accept());
+}
