@@ -266,3 +266,26 @@ TEST_CASE("command line: -D leaves fds 0 and 1 on /dev/null and points stderr at
   ::kill(daemon, SIGTERM);
   CHECK(wait_until([&] { return !pid_alive(daemon); }, 5s));
 }
+
+TEST_CASE("command line: -F -O copies the error log's lines to stderr, as php-fpm's -O",
+          "[config][command_line]") {
+  TempDir dir("cppfpm-cli-");
+  int port = free_loopback_port();
+  auto error_log = dir / "error.log";
+  auto conf = dir / "www.conf";
+  write_file(conf, "[global]\nerror_log = " + error_log.string() + "\n" +
+                       plain_pool(port, "session.save_handler = memory\n").substr(9));
+  for (bool force : {false, true}) {
+    std::vector<std::string> argv{CPPFPM_BINARY, "-R", "-F", "-y", conf.string()};
+    if (force) argv.push_back("-O");
+    Process fpm(argv, dir / (force ? "stderr-O.log" : "stderr.log"));
+    REQUIRE(fpm.wait_for_port(port, 10s));
+    REQUIRE(wait_until(
+        [&] { return read_file(error_log).find("ready to handle") != std::string::npos; }, 5s));
+    fpm.stop();
+    INFO("-O " << force << ": " << fpm.log());
+    // stderr is a file here, not a terminal: only -O copies the lines.
+    CHECK((fpm.log().find("ready to handle connections") != std::string::npos) == force);
+    std::filesystem::remove(error_log);
+  }
+}
