@@ -265,6 +265,23 @@ TEST_CASE("command line: -D leaves fds 0 and 1 on /dev/null and points stderr at
   CHECK(read_file(pid_file) == std::to_string(daemon));  // no newline
   ::kill(daemon, SIGTERM);
   CHECK(wait_until([&] { return !pid_alive(daemon); }, 5s));
+  // php-fpm's daemon on the same kind of config, for the record.
+  if (auto fpm = php_fpm(); !fpm.empty()) {
+    auto their_pid = dir / "php-fpm.pid";
+    auto their_log = dir / "php-fpm.log";
+    write_file(conf, "[global]\npid = " + their_pid.string() + "\nerror_log = " +
+                         their_log.string() + "\n" + plain_pool(free_loopback_port()).substr(9));
+    REQUIRE(run({fpm, "-R", "-D", "-y", conf.string()}, dir, "theirs").exit_code == 0);
+    REQUIRE(wait_until([&] { return std::filesystem::exists(their_pid); }, 5s));
+    daemon = std::stoi(read_file(their_pid));
+    REQUIRE(daemon > 0);
+    CHECK(fd(0) == "/dev/null");
+    CHECK(fd(1) == "/dev/null");
+    CHECK(fd(2) == their_log.string());
+    CHECK(read_file(their_pid) == std::to_string(daemon));
+    ::kill(daemon, SIGTERM);
+    CHECK(wait_until([&] { return !pid_alive(daemon); }, 5s));
+  }
 }
 
 TEST_CASE("command line: -F -O copies the error log's lines to stderr, as php-fpm's -O",
