@@ -9,10 +9,11 @@ namespace cppfpm::pool {
 
 namespace {
 
-LoadResult load(const std::string& path, const std::function<bool(ConfigParser&)>& parse) {
+LoadResult load(const std::string& path, const std::function<bool(ConfigParser&)>& parse,
+                const PoolDefaults& defaults = {}) {
   Diagnostics diagnostics;
   EnvLookup env = process_environment();
-  ConfigBuilder builder(diagnostics, env);
+  ConfigBuilder builder(diagnostics, env, defaults);
   ConfigParser parser(builder, diagnostics, env);
   LoadResult result;
   if (parse(parser)) {
@@ -50,8 +51,9 @@ const std::string& PoolConfig::effective_cache_servers() const {
   return cache_servers.empty() ? session_save_path : cache_servers;
 }
 
-LoadResult load_config(const std::string& path) {
-  return load(path, [&](ConfigParser& parser) { return parser.parse_file(path); });
+LoadResult load_config(const std::string& path, const PoolDefaults& defaults) {
+  return load(
+      path, [&](ConfigParser& parser) { return parser.parse_file(path); }, defaults);
 }
 
 LoadResult load_config_string(std::string_view text, const std::string& name) {

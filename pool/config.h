@@ -111,8 +111,12 @@ struct LoadResult {
   bool ok() const { return config.has_value() && errors.empty(); }
 };
 
+// `key = value` settings applied to every pool before the pool's own lines
+// (cppfpm -d, like php -d under a pool's php_value): the pool file wins.
+using PoolDefaults = std::vector<std::pair<std::string, std::string>>;
+
 // Reads `path` and the files it includes. An unreadable file is an error.
-LoadResult load_config(const std::string& path);
+LoadResult load_config(const std::string& path, const PoolDefaults& defaults = {});
 // Parses `text` as if it were the file `name` (includes are resolved
 // relative to name's directory).
 LoadResult load_config_string(std::string_view text, const std::string& name);

@@ -91,8 +91,8 @@ Location PoolDraft::where(std::initializer_list<std::string_view> keys) const {
   return section;
 }
 
-ConfigBuilder::ConfigBuilder(Diagnostics& diagnostics, EnvLookup env)
-    : diagnostics_(diagnostics), env_(std::move(env)) {}
+ConfigBuilder::ConfigBuilder(Diagnostics& diagnostics, EnvLookup env, PoolDefaults defaults)
+    : diagnostics_(diagnostics), env_(std::move(env)), defaults_(std::move(defaults)) {}
 
 void ConfigBuilder::on_section(const std::string& name, const Location& where) {
   if (name != "global") pool_named(name, where);
@@ -115,6 +115,7 @@ PoolDraft& ConfigBuilder::pool_named(const std::string& name, const Location& wh
   PoolDraft& pool = pools_.emplace_back();
   pool.config.name = name;
   pool.section = where;
+  for (const auto& [key, value] : defaults_) apply_pool(pool, key, value, Location{"-d", 0});
   return pool;
 }
 

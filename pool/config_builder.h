@@ -33,7 +33,8 @@ struct PoolDraft {
 
 class ConfigBuilder final : public ConfigSink {
  public:
-  ConfigBuilder(Diagnostics& diagnostics, EnvLookup env);
+  // `defaults` are applied to each pool as it appears, located at "-d".
+  ConfigBuilder(Diagnostics& diagnostics, EnvLookup env, PoolDefaults defaults = {});
 
   void on_section(const std::string& name, const Location& where) override;
   void on_setting(const std::string& section, const std::string& key, const std::string& value,
@@ -55,6 +56,7 @@ class ConfigBuilder final : public ConfigSink {
 
   Diagnostics& diagnostics_;
   EnvLookup env_;
+  PoolDefaults defaults_;
   GlobalConfig global_;
   std::vector<PoolDraft> pools_;
 };

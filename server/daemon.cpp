@@ -3,6 +3,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 
 #include <spdlog/spdlog.h>
@@ -37,9 +39,20 @@ void report_ready(Fd& ready, char status) {
   ready.reset();
 }
 
+void point_stderr_at_log(const std::string& error_log) {
+  if (error_log.empty() || error_log == "syslog") return;
+  Fd log(::open(error_log.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600));
+  if (!log) {
+    spdlog::error("open({}) failed for stderr: {}", error_log, std::strerror(errno));
+    return;
+  }
+  if (::dup2(log.get(), STDERR_FILENO) < 0)
+    spdlog::error("dup2(stderr) failed: {}", std::strerror(errno));
+}
+
 void write_pid_file(const std::string& path) {
   std::ofstream pid_file(path, std::ios::trunc);
-  pid_file << ::getpid() << "\n";
+  pid_file << ::getpid();
   if (!pid_file) spdlog::error("failed to write pid file '{}'", path);
 }
 

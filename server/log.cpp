@@ -74,6 +74,7 @@ std::mutex g_mutex;
 int g_stderr_fd = STDERR_FILENO;
 std::string g_path;
 std::string g_level = "notice";
+bool g_also_stderr = false;
 
 spdlog::level::level_enum to_spdlog(const std::string& level) {
   if (level == "debug") return spdlog::level::debug;
@@ -100,6 +101,7 @@ void install() {
     try {
       logger = std::make_shared<spdlog::logger>(
           "cppfpm", std::make_shared<spdlog::sinks::basic_file_sink_mt>(g_path, false));
+      if (g_also_stderr) logger->sinks().push_back(std::make_shared<FdSink>(g_stderr_fd));
     } catch (const spdlog::spdlog_ex& e) {
       logger = std::make_shared<spdlog::logger>("cppfpm", std::make_shared<FdSink>(g_stderr_fd));
       logger->error("failed to open error_log '{}': {}", g_path, e.what());
@@ -115,15 +117,20 @@ void install() {
 
 }  // namespace
 
-void init_logging(const std::string& error_log, const std::string& level) {
+void init_logging(const std::string& error_log, const std::string& level, bool also_stderr) {
   std::lock_guard lock(g_mutex);
   g_path = error_log;
   g_level = level;
+  g_also_stderr = also_stderr;
   install();
 }
 
 void keep_log_off_stdio() {
   std::lock_guard lock(g_mutex);
+  if (g_also_stderr) {  // the file has every line; the pipe would repeat them
+    g_also_stderr = false;
+    install();
+  }
   if (!g_path.empty() || g_stderr_fd != STDERR_FILENO) return;
   int fd = ::fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
   if (fd < 0) return;

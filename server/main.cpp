@@ -11,35 +11,71 @@
 
 #include "handlers/handler.h"
 #include "pool/master.h"
+#include "server/build_info.h"
 #include "server/child.h"
 #include "server/command_line.h"
 #include "server/config_check.h"
+#include "server/config_dump.h"
 #include "server/daemon.h"
 #include "server/listeners.h"
 #include "server/log.h"
 #include "server/reexec.h"
 
+namespace {
+
+// Routes the build serves (the test pages only when asked for).
+std::vector<cppfpm::handlers::Route> served_routes() {
+  auto routes = cppfpm::handlers::builtin_routes();
+#ifdef CPPFPM_TEST_PAGES
+  if (const char* test = std::getenv("CPPFPM_TEST_PAGES"); test && std::string_view(test) == "1")
+    for (auto& r : cppfpm::handlers::test_routes()) routes.push_back(std::move(r));
+#endif
+  return routes;
+}
+
+cppfpm::server::StartSettings start_settings(const cppfpm::server::CommandLine& options) {
+  return {options.prefix, options.pid, options.allow_root, ::geteuid() == 0, options.defines};
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   namespace pool = cppfpm::pool;
   namespace server = cppfpm::server;
-  auto parsed = server::parse_command_line(argc, argv, CPPFPM_VERSION);
+  auto parsed = server::parse_command_line(argc, argv, CPPFPM_VERSION, std::cout);
   if (const int* exit_code = std::get_if<int>(&parsed)) return *exit_code;
   const server::CommandLine& options = std::get<server::CommandLine>(parsed);
+  if (options.info) {
+    server::print_build_info(std::cout, CPPFPM_VERSION);
+    return 0;
+  }
+  if (options.pages) {
+    server::print_pages(std::cout, cppfpm::handlers::builtin_routes());
+    return 0;
+  }
+  for (const auto& notice : server::php_only_notices(options))
+    std::cerr << "NOTICE: " << notice << "\n";
 
   const bool reexecuted = server::take_reexec_marker();
   const std::string path = server::config_path(options);
-  server::ConfigCheck check = server::check_config(path);
+  const server::StartSettings settings = start_settings(options);
+  server::ConfigCheck check = server::check_config(path, settings);
   server::print_config_check(check, std::cerr);
   if (!check.config) return 78;  // EX_CONFIG
   const pool::Config& config = *check.config;
-  if (options.test) {
-    std::cerr << "NOTICE: configuration file " << (config.path.empty() ? "(defaults)" : config.path)
-              << " test is successful\n";
+  if (options.test > 0) {
+    if (options.test > 1)
+      for (const auto& line : server::dump_config(config)) std::cerr << "NOTICE: " << line << "\n";
+    std::cerr << "NOTICE: configuration file " << config.path << " test is successful\n";
     return 0;
   }
   bool background =
       !reexecuted && (options.daemonize || (config.global.daemonize && !options.foreground));
-  server::init_logging(config.global.error_log, config.global.log_level);
+  // php-fpm in the foreground copies its log to stderr with -O, or when
+  // stderr is a terminal.
+  bool log_to_stderr_too = !background && (options.force_stderr || ::isatty(STDERR_FILENO));
+  server::init_logging(config.global.error_log, config.global.log_level, log_to_stderr_too);
+  if (!settings.as_root) server::log_ignored_identity(config);
 
   server::Listeners listeners(server::take_inherited_fds().fds);
   std::vector<pool::PoolRuntime> pools;
@@ -50,23 +86,20 @@ int main(int argc, char** argv) {
     spdlog::error("fork() failed while daemonizing");
     return 1;
   }
+  if (background) server::point_stderr_at_log(config.global.error_log);
   if (!config.global.pid.empty()) server::write_pid_file(config.global.pid);
   server::report_ready(ready, 0);
 
-  auto routes = cppfpm::handlers::builtin_routes();
-#ifdef CPPFPM_TEST_PAGES
-  if (const char* test = std::getenv("CPPFPM_TEST_PAGES"); test && std::string_view(test) == "1")
-    for (auto& r : cppfpm::handlers::test_routes()) routes.push_back(std::move(r));
-#endif
+  auto routes = served_routes();
   pool::Master master(config, std::move(pools),
                       [&routes](const pool::PoolConfig& p, int fd, const pool::ChildIdentity& id) {
                         return server::run_child(p, fd, id, routes);
                       });
   master.adopt_old_children(server::take_old_children());
   master.on_reopen_logs([] { server::reopen_logs(); });
-  master.on_reload([&path] {
+  master.on_reload([&path, &settings] {
     // Build the new configuration or keep the old one.
-    server::ConfigCheck next = server::check_config(path);
+    server::ConfigCheck next = server::check_config(path, settings);
     server::log_config_check(next);
     if (!next.config) spdlog::error("reload aborted: the old configuration keeps running");
     return next.config.has_value();

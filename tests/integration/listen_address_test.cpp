@@ -30,10 +30,10 @@ Started check_then_start(const TempDir& dir, const std::string& listen,
   ProcessOptions options;
   options.cwd = dir.path();
   Started s;
-  s.check_exit =
-      run_command({CPPFPM_BINARY, "-t", "-y", config.string()}, dir / "check.log", 20s, options);
+  s.check_exit = run_command({CPPFPM_BINARY, "-R", "-t", "-y", config.string()}, dir / "check.log",
+                             20s, options);
   s.process = std::make_unique<Process>(
-      std::vector<std::string>{CPPFPM_BINARY, "-F", "-y", config.string()}, dir / "start.log",
+      std::vector<std::string>{CPPFPM_BINARY, "-R", "-F", "-y", config.string()}, dir / "start.log",
       options);
   wait_until(
       [&] {

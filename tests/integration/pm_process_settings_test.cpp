@@ -136,7 +136,7 @@ TEST_CASE("systemd: READY=1 and php-fpm's status line reach NOTIFY_SOCKET", "[pm
                       << "\npm = static\npm.max_children = 1\nsession.save_handler = memory\n";
   ProcessOptions options;
   options.env = {{"NOTIFY_SOCKET", socket_path.string()}};
-  Process fpm({CPPFPM_BINARY, "-F", "-y", conf.string()}, dir.path() / "fpm.log", options);
+  Process fpm({CPPFPM_BINARY, "-R", "-F", "-y", conf.string()}, dir.path() / "fpm.log", options);
   std::string all;
   char buf[512];
   for (int i = 0; i < 4 && all.find("Traffic:") == std::string::npos; ++i) {

@@ -19,7 +19,7 @@ TEST_CASE(
   options.env = {{"CPPFPM_INHERITED_FDS", not_a_socket + ";" + malformed + ";"},
                  {"CPPFPM_OLD_CHILDREN", "abc,"},
                  {"CPPFPM_TEST_PAGES", "1"}};
-  Process fpm({CPPFPM_BINARY, "-F", "-y", (dir / "cppfpm.conf").string()}, dir / "cppfpm.log",
+  Process fpm({CPPFPM_BINARY, "-R", "-F", "-y", (dir / "cppfpm.conf").string()}, dir / "cppfpm.log",
               options);
   REQUIRE(fpm.wait_for_port(at.port, 10s));
   INFO("log:\n" << fpm.log());

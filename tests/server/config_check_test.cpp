@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include <filesystem>
 #include <memory>
 #include <sstream>
 
@@ -86,7 +87,7 @@ TEST_CASE("config check: an unknown user is an error at the pool file, line 0") 
         path + ":0: [pool www] cannot get uid for user 'nosuchuser-cppfpm' (user)");
 }
 
-TEST_CASE("config check: a good file prints its warnings only; no file means the defaults") {
+TEST_CASE("config check: a good file prints its warnings only") {
   ScratchDir dir;
   std::string path =
       dir.write("good.conf", "[global]\n[www]\nlisten = 127.0.0.1:9000\npm = static\n");
@@ -95,5 +96,83 @@ TEST_CASE("config check: a good file prints its warnings only; no file means the
   std::ostringstream out;
   print_config_check(check, out);
   CHECK(out.str().empty());
-  CHECK(check_config("").config);
+}
+
+TEST_CASE("config check: a missing file fails in php-fpm's words; there are no built-in pools") {
+  ScratchDir dir;
+  std::string path = dir / "missing.conf";
+  for (const std::string& missing : {path, std::string()}) {
+    ConfigCheck check = check_config(missing);
+    CHECK_FALSE(check.config);
+    std::ostringstream out;
+    print_config_check(check, out);
+    CHECK(out.str() == "ERROR: failed to open configuration file '" + missing +
+                           "': No such file or directory (2)\n" +
+                           "ERROR: failed to load configuration file '" + missing + "'\n");
+  }
+}
+
+namespace {
+const char* kNoUser = "[global]\n[www]\nlisten = 127.0.0.1:9000\npm = static\n";
+}
+
+TEST_CASE("config check: a root master refuses a pool without user unless -R, as php-fpm") {
+  ScratchDir dir;
+  std::string path = dir.write("www.conf", kNoUser);
+  StartSettings root;
+  root.as_root = true;
+  ConfigCheck refused = check_config(path, root);
+  CHECK_FALSE(refused.config);
+  std::ostringstream out;
+  print_config_check(refused, out);
+  CHECK(out.str() ==
+        "ALERT: [pool www] user has not been defined\n"
+        "ERROR: failed to post process the configuration\n");
+  root.allow_root = true;
+  CHECK(check_config(path, root).config);
+  CHECK(check_config(path, StartSettings{}).config);  // not root: nothing to refuse
+  std::string with_user = dir.write("user.conf", std::string(kNoUser) + "user = nobody\n");
+  root.allow_root = false;
+  CHECK(check_config(with_user, root).config);
+}
+
+TEST_CASE("config check: -d sets a setting for every pool, and a pool's own line wins") {
+  ScratchDir dir;
+  std::string path = dir.write("two.conf",
+                               "[a]\nlisten = 127.0.0.1:9000\n"
+                               "[b]\nlisten = 127.0.0.1:9001\nsession.name = MINE\n");
+  StartSettings settings;
+  settings.defines = {{"session.name", "FROMCLI"}, {"memory_limit", "1G"}};
+  ConfigCheck check = check_config(path, settings);
+  REQUIRE(check.config);
+  CHECK(check.config->pools[0].session.name == "FROMCLI");
+  CHECK(check.config->pools[1].session.name == "MINE");
+  REQUIRE(check.findings.size() == 1);
+  CHECK(check.findings[0].level == "WARNING");
+  CHECK(check.findings[0].text.rfind("-d memory_limit is ignored", 0) == 0);
+}
+
+TEST_CASE("config check: -p must be a directory, and relative paths resolve against it") {
+  ScratchDir dir;
+  std::string path = dir.write("p.conf",
+                               "[global]\npid = run/fpm.pid\n[www]\nlisten = run/www.sock\n"
+                               "access.log = log/access.log\nslowlog = /var/slow.log\n");
+  const std::string base = std::filesystem::path(path).parent_path().string();
+  StartSettings settings;
+  settings.prefix = base + "/nope";
+  ConfigCheck bad = check_config(path, settings);
+  CHECK_FALSE(bad.config);
+  std::ostringstream out;
+  print_config_check(bad, out);
+  CHECK(out.str().rfind("ERROR: the global prefix '" + settings.prefix +
+                            "' does not exist or is not a directory\n",
+                        0) == 0);
+  settings.prefix = base;
+  ConfigCheck good = check_config(path, settings);
+  REQUIRE(good.config);
+  CHECK(good.config->global.pid == base + "/run/fpm.pid");
+  CHECK(good.config->global.error_log == base + "/log/cppfpm.log");
+  CHECK(good.config->pools[0].listen == base + "/run/www.sock");
+  CHECK(good.config->pools[0].access_log == base + "/log/access.log");
+  CHECK(good.config->pools[0].slowlog == "/var/slow.log");
 }

@@ -64,8 +64,8 @@ Cppfpm::Cppfpm(const std::filesystem::path& dir, ConfigKeys pool, ConfigKeys glo
   ProcessOptions options;
   options.env = {{"CPPFPM_TEST_PAGES", "1"}};  // /__test/sleep?ms=N
   process_ = std::make_unique<Process>(
-      std::vector<std::string>{CPPFPM_BINARY, "-F", "-y", config_.string()}, dir / "cppfpm.log",
-      options);
+      std::vector<std::string>{CPPFPM_BINARY, "-R", "-F", "-y", config_.string()},
+      dir / "cppfpm.log", options);
   if (!process_->wait_for_port(port_, 10s)) {
     auto status = process_->exit_status();
     throw std::runtime_error("cppfpm did not listen on port " + std::to_string(port_) +
@@ -90,7 +90,7 @@ Cppfpm::Cppfpm(const std::filesystem::path& dir, ConfigKeys pool, ConfigKeys glo
 
 CommandOutput run_cppfpm(const std::vector<std::string>& args, const std::filesystem::path& dir,
                          Millis timeout) {
-  std::vector<std::string> argv{CPPFPM_BINARY};
+  std::vector<std::string> argv{CPPFPM_BINARY, "-R"};
   argv.insert(argv.end(), args.begin(), args.end());
   auto log = dir / "cppfpm-command.log";
   std::filesystem::remove(log);

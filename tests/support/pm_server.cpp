@@ -252,8 +252,8 @@ PmServer::PmServer(ConfigKeys pool_keys, ConfigKeys global_keys)
   ProcessOptions options;
   options.env.emplace_back("CPPFPM_TEST_PAGES", "1");
   process_ = std::make_unique<Process>(
-      std::vector<std::string>{CPPFPM_BINARY, "-F", "-y", config_.string()}, dir / "cppfpm.log",
-      options);
+      std::vector<std::string>{CPPFPM_BINARY, "-R", "-F", "-y", config_.string()},
+      dir / "cppfpm.log", options);
   if (!wait_ready(1, 10s)) {
     auto status = process_->exit_status();
     throw std::runtime_error("cppfpm did not get ready" +
