@@ -78,6 +78,10 @@ int run_command(std::vector<std::string> argv, const std::filesystem::path& log,
 // True while `pid` names a live process (not a zombie).
 bool pid_alive(pid_t pid);
 
+// CPU time (user + system) `pid` has used so far, in seconds, read from
+// /proc/<pid>/stat (fields 14 and 15); -1 when it cannot be read.
+double cpu_seconds(pid_t pid);
+
 // Human text for a wait() status: "exit 0", "signal 11".
 std::string describe_status(int status);
 
