@@ -13,10 +13,16 @@ namespace cppfpm::server {
 
 bool daemonize(Fd& ready) {
   int pipefd[2];
-  if (::pipe2(pipefd, O_CLOEXEC) != 0) return false;
+  if (::pipe2(pipefd, O_CLOEXEC) != 0) {
+    spdlog::error("pipe2() failed while daemonizing: {} ({})", std::strerror(errno), errno);
+    return false;
+  }
   Fd read_end(pipefd[0]), write_end(pipefd[1]);
   pid_t pid = ::fork();
-  if (pid < 0) return false;
+  if (pid < 0) {
+    spdlog::error("fork() failed while daemonizing: {} ({})", std::strerror(errno), errno);
+    return false;
+  }
   if (pid > 0) {
     write_end.reset();  // so that read() sees EOF if the daemon dies
     char status = 1;

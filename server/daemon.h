@@ -11,7 +11,8 @@ namespace cppfpm::server {
 // through `ready` (report_ready) and exits with the reported status, or 1
 // when the daemon dies first. In the daemon: a new session, stdin and
 // stdout on /dev/null (stderr stays until point_stderr_at_log). false when
-// pipe2() or fork() failed, in the original process.
+// pipe2() or fork() failed, in the original process (logged, naming the
+// call and the errno).
 bool daemonize(Fd& ready);
 
 // Tells the waiting parent (if any) its exit status; closes `ready`.

@@ -82,10 +82,7 @@ int main(int argc, char** argv) {
   if (int code = server::open_pool_listeners(config, listeners, pools); code != 0) return code;
 
   server::Fd ready;
-  if (background && !server::daemonize(ready)) {
-    spdlog::error("fork() failed while daemonizing");
-    return 1;
-  }
+  if (background && !server::daemonize(ready)) return 1;  // daemonize() said which call failed
   if (background) server::point_stderr_at_log(config.global.error_log);
   if (!config.global.pid.empty()) server::write_pid_file(config.global.pid);
   server::report_ready(ready, 0);
