@@ -16,6 +16,7 @@
 #include "server/child_server.h"
 #include "server/fastcgi/fcgi_exchange.h"
 #include "server/log.h"
+#include "server/memcached/servers.h"
 #include "server/pool_pages.h"
 #include "server/watchdog.h"
 #include "session/memcached_store.h"
