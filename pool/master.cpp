@@ -209,9 +209,14 @@ int Master::run() {
     }
     if (flags.reopen) {
       flags.reopen = 0;
-      spdlog::info("re-opening error logs");
+      spdlog::debug("received SIGUSR1");
       if (reopen_logs_) reopen_logs_();
-      for (auto& p : pools_) p->signal_all(SIGUSR1);
+      // Children hold the old files and may not open the new ones (an
+      // unprivileged `user`): as php-fpm 8.2 does, they finish what they
+      // serve and exit, and their replacements inherit the new files.
+      if (state_ == State::normal)
+        for (auto& p : pools_)
+          for (pid_t pid : p->pids()) p->retire(pid);
     }
     if (flags.reload) {
       flags.reload = 0;

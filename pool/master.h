@@ -31,7 +31,7 @@ class Master {
   Master(const Config& config, std::vector<PoolRuntime> pools, ChildMain child_main);
   ~Master();
 
-  // Runs on SIGUSR1 in the master before the children are told.
+  // Runs on SIGUSR1 in the master before the children are restarted.
   void on_reopen_logs(std::function<void()> reopen) { reopen_logs_ = std::move(reopen); }
   // SIGUSR2: checks the new config; true = go ahead and re-execute (the
   // master then returns from run() with `reload_requested()`), false =

@@ -10,6 +10,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "server/log.h"
+
 namespace cppfpm::server {
 namespace {
 
@@ -134,7 +136,11 @@ AccessLog::~AccessLog() {
 
 void AccessLog::reopen() {
   if (path_.empty()) return;
-  int fd = ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+  // A child uses the master's descriptor (see log.h): it may run as a user
+  // that cannot open the file. Its own copy, so that this class owns it.
+  int shared = pool_log_fd(path_);
+  int fd = shared >= 0 ? ::fcntl(shared, F_DUPFD_CLOEXEC, 3)
+                       : ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
   if (fd < 0) {
     spdlog::error("failed to open access log ({}): open() failed: {} ({})", path_,
                   std::strerror(errno), errno);

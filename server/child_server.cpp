@@ -8,7 +8,6 @@
 #include <spdlog/spdlog.h>
 
 #include "handlers/router.h"
-#include "server/log.h"
 
 namespace cppfpm::server {
 namespace {
@@ -152,8 +151,8 @@ void ChildServer::read_signals() {
         loop_.stop_gracefully();
         break;
       case SIGUSR1:
-        reopen_logs();
-        access_log_.reopen();
+        // The master reopens the logs, then restarts its children so that
+        // they inherit the new files (see log.h); nothing to do here.
         break;
       case SIGUSR2:
         break;  // the master reloads; children ignore it

@@ -3,13 +3,18 @@
 #include <fcntl.h>
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/base_sink.h>
-#include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <set>
+
+#include "server/fastcgi/fd.h"
 
 namespace cppfpm::server {
 namespace {
@@ -45,8 +50,10 @@ class PhpFpmLevel final : public spdlog::custom_flag_formatter {
   }
 };
 
-// Writes each line to a file descriptor with one write(2): fd 2 normally,
-// a private copy of it once a child's fd 2 is a catch_workers_output pipe.
+// Writes each line to a file descriptor with one write(2): the error log
+// file (O_APPEND, so the lines of the master and of every child never mix),
+// fd 2, or a private copy of it once a child's fd 2 is a catch_workers_output
+// pipe.
 class FdSink final : public spdlog::sinks::base_sink<std::mutex> {
  public:
   explicit FdSink(int fd) : fd_(fd) {}
@@ -73,8 +80,14 @@ class FdSink final : public spdlog::sinks::base_sink<std::mutex> {
 std::mutex g_mutex;
 int g_stderr_fd = STDERR_FILENO;
 std::string g_path;
+Fd g_file;  // the error log, opened by the master; children inherit it
 std::string g_level = "notice";
 bool g_also_stderr = false;
+// The pools' access logs and slowlogs, opened by the master (root) so that
+// children running as an unprivileged user can write to them: they inherit
+// these descriptors at fork and never open the paths themselves.
+std::map<std::string, Fd> g_pool_files;
+std::set<std::string> g_access_paths;
 
 spdlog::level::level_enum to_spdlog(const std::string& level) {
   if (level == "debug") return spdlog::level::debug;
@@ -85,27 +98,31 @@ spdlog::level::level_enum to_spdlog(const std::string& level) {
 }
 
 // php-fpm creates its error log readable by its owner only (0600,
-// fpm_stdio_open_error_log); spdlog's fopen would make it 0644 under the
-// usual umask. An existing file keeps its mode.
-void create_private(const std::string& path) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, S_IRUSR | S_IWUSR);
-  if (fd >= 0) ::close(fd);
+// fpm_stdio_open_error_log). An existing file keeps its mode.
+Fd open_append(const std::string& path, mode_t mode) {
+  return Fd(::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, mode));
+}
+
+// Points `held` at a newly opened `path`. dup2() swaps the file under the
+// same fd number at once, so a thread writing meanwhile never meets a closed
+// or reused descriptor.
+bool reopen_into(Fd& held, const std::string& path, mode_t mode) {
+  Fd fresh = open_append(path, mode);
+  if (!fresh) return false;
+  if (!held) {
+    held = std::move(fresh);
+    return true;
+  }
+  return ::dup2(fresh.get(), held.get()) >= 0;
 }
 
 void install() {
   std::shared_ptr<spdlog::logger> logger;
-  if (g_path.empty()) {
-    logger = std::make_shared<spdlog::logger>("cppfpm", std::make_shared<FdSink>(g_stderr_fd));
+  if (g_file) {
+    logger = std::make_shared<spdlog::logger>("cppfpm", std::make_shared<FdSink>(g_file.get()));
+    if (g_also_stderr) logger->sinks().push_back(std::make_shared<FdSink>(g_stderr_fd));
   } else {
-    create_private(g_path);
-    try {
-      logger = std::make_shared<spdlog::logger>(
-          "cppfpm", std::make_shared<spdlog::sinks::basic_file_sink_mt>(g_path, false));
-      if (g_also_stderr) logger->sinks().push_back(std::make_shared<FdSink>(g_stderr_fd));
-    } catch (const spdlog::spdlog_ex& e) {
-      logger = std::make_shared<spdlog::logger>("cppfpm", std::make_shared<FdSink>(g_stderr_fd));
-      logger->error("failed to open error_log '{}': {}", g_path, e.what());
-    }
+    logger = std::make_shared<spdlog::logger>("cppfpm", std::make_shared<FdSink>(g_stderr_fd));
   }
   auto formatter = std::make_unique<spdlog::pattern_formatter>();
   formatter->add_flag<PhpFpmLevel>('*').set_pattern("[%d-%b-%Y %H:%M:%S] %*: %v");
@@ -122,7 +139,11 @@ void init_logging(const std::string& error_log, const std::string& level, bool a
   g_path = error_log;
   g_level = level;
   g_also_stderr = also_stderr;
+  int error = 0;
+  if (!g_path.empty() && !reopen_into(g_file, g_path, S_IRUSR | S_IWUSR)) error = errno;
   install();
+  if (error != 0)
+    spdlog::error("failed to open error_log '{}': {} ({})", g_path, std::strerror(error), error);
 }
 
 void keep_log_off_stdio() {
@@ -131,16 +152,58 @@ void keep_log_off_stdio() {
     g_also_stderr = false;
     install();
   }
-  if (!g_path.empty() || g_stderr_fd != STDERR_FILENO) return;
+  if (g_file || g_stderr_fd != STDERR_FILENO) return;
   int fd = ::fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
   if (fd < 0) return;
   g_stderr_fd = fd;
   install();
 }
 
-void reopen_logs() {
+void open_pool_logs(const pool::Config& config) {
   std::lock_guard lock(g_mutex);
-  install();
+  for (const auto& pool : config.pools)
+    for (const std::string* path : {&pool.access_log, &pool.slowlog}) {
+      if (path->empty()) continue;
+      if (path == &pool.access_log) g_access_paths.insert(*path);
+      if (g_pool_files.count(*path)) continue;
+      Fd& held = g_pool_files[*path];
+      if (!reopen_into(held, *path, 0640)) {
+        int error = errno;
+        g_pool_files.erase(*path);
+        spdlog::error("[pool {}] failed to open '{}': open() failed: {} ({})", pool.name, *path,
+                      std::strerror(error), error);
+      }
+    }
+}
+
+int pool_log_fd(const std::string& path) {
+  std::lock_guard lock(g_mutex);
+  auto it = g_pool_files.find(path);
+  return it == g_pool_files.end() ? -1 : it->second.get();
+}
+
+// php-fpm's order and words (fpm_got_signal, SIGUSR1): the error log first,
+// then the access logs, both noticed in the new error log.
+void reopen_logs() {
+  std::unique_lock lock(g_mutex);
+  bool error_log_ok = g_path.empty() || reopen_into(g_file, g_path, S_IRUSR | S_IWUSR);
+  bool access_ok = true;
+  bool any_access = false;
+  for (auto& [path, fd] : g_pool_files) {
+    bool ok = reopen_into(fd, path, 0640);
+    if (g_access_paths.count(path)) {
+      any_access = true;
+      access_ok = access_ok && ok;
+    }
+  }
+  install();  // the error log may have failed to open until now
+  lock.unlock();
+  if (error_log_ok)
+    spdlog::info("error log file re-opened");
+  else
+    spdlog::error("unable to re-opened error log file");
+  if (any_access && access_ok) spdlog::info("access log file re-opened");
+  if (any_access && !access_ok) spdlog::error("unable to re-opened access log file");
 }
 
 }  // namespace cppfpm::server

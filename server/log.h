@@ -1,7 +1,16 @@
 #pragma once
 // The error log in php-fpm's shape: "[25-Nov-2026 15:00:00] NOTICE: text".
 // Goes to stderr, or to `error_log` (reopened on SIGUSR1).
+//
+// Log rotation: every log file (error_log, each pool's access.log and
+// slowlog) is opened by the master, which runs as root, and children, which
+// may run as an unprivileged `user`, inherit the descriptors and never open
+// a path. On SIGUSR1 the master reopens them all and then restarts its
+// children gracefully, as php-fpm 8.2 does, so the new children inherit the
+// new files whatever user they run as.
 #include <string>
+
+#include "pool/config.h"
 
 namespace cppfpm::server {
 
@@ -12,7 +21,13 @@ void init_logging(const std::string& error_log, const std::string& level, bool a
 // A child whose fds 1 and 2 are about to become catch_workers_output pipes:
 // its own log lines, when they go to stderr, keep going to the original.
 void keep_log_off_stdio();
-// Reopens the error_log file (after logrotate moved it away).
+// In the master, before any child: opens every pool's access.log and slowlog.
+void open_pool_logs(const pool::Config& config);
+// The descriptor of a pool log file opened by the master, -1 when it is not
+// one (inherited by children: they write to it, never close it).
+int pool_log_fd(const std::string& path);
+// In the master: reopens the error_log file and the pool log files (after
+// logrotate moved them away) and logs php-fpm's "re-opened" notices.
 void reopen_logs();
 
 }  // namespace cppfpm::server

@@ -76,6 +76,7 @@ int main(int argc, char** argv) {
   bool log_to_stderr_too = !background && (options.force_stderr || ::isatty(STDERR_FILENO));
   server::init_logging(config.global.error_log, config.global.log_level, log_to_stderr_too);
   if (!settings.as_root) server::log_ignored_identity(config);
+  server::open_pool_logs(config);  // before any child: children may not open them
 
   server::Listeners listeners(server::take_inherited_fds().fds);
   std::vector<pool::PoolRuntime> pools;
