@@ -10,7 +10,8 @@
 namespace cppfpm::server {
 
 // Runs in a forked child. SIGTERM/SIGINT: stop now. SIGQUIT: finish the
-// requests in flight, then exit. SIGUSR1: reopen logs. Returns the exit code.
+// requests in flight, then exit. SIGUSR1: ignored (the master reopens the
+// logs, then replaces its children). Returns the exit code.
 int run_child(const pool::PoolConfig& pool, int listen_fd, const pool::ChildIdentity& identity,
               const std::vector<handlers::Route>& routes);
 

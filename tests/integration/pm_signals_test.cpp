@@ -153,7 +153,7 @@ TEST_CASE("SIGUSR1: the access log and the error log are reopened", "[pm][signal
 
   fpm.process().signal(SIGUSR1);
   INFO("old error log:\n" << read_file(logs / "error.log.1"));
-  // Each child opens access.log anew, creating it.
+  // The master opens access.log and error.log anew, creating them.
   REQUIRE(wait_until(
       [&] { return std::filesystem::exists(access) && std::filesystem::exists(errors); }, 2s));
   std::this_thread::sleep_for(300ms);  // every child has had its turn
