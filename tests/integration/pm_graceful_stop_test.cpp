@@ -5,10 +5,13 @@
 // A reload (SIGUSR2) keeps the socket accepting.
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <catch2/catch.hpp>
 
 #include <cerrno>
 #include <csignal>
+#include <cstring>
+#include <filesystem>
 #include <string>
 #include <thread>
 #include <vector>
@@ -51,6 +54,15 @@ ConnectOutcome connect_repeatedly(int port, int n, Millis every) {
     std::this_thread::sleep_for(every);
   }
   return out;
+}
+
+// A blocking connect to a unix socket: 0, or the errno.
+int connect_unix(const std::filesystem::path& path) {
+  Fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, path.c_str(), sizeof(addr.sun_path) - 1);
+  return ::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 ? 0 : errno;
 }
 
 }  // namespace
@@ -130,4 +142,26 @@ TEST_CASE("SIGUSR2 keeps the socket accepting, and a SIGQUIT after it refuses at
   CHECK(fpm.process().wait_exit(5s));
   CHECK(during.refused == 5);
   CHECK(during.accepted.empty());
+}
+
+TEST_CASE("SIGQUIT on a unix socket: connects during the drain are refused at once",
+          "[pm][signals][stop]") {
+  TempDir sockets("cppfpm-pm-sock-");
+  Endpoint at{"", 0, sockets / "fpm.sock"};
+  PmServer fpm(pm_pool(at));
+  REQUIRE(fpm.wait_children(2, 3s));
+  REQUIRE(connect_unix(at.unix_path) == 0);
+  auto slow = slow_request(at, 1000);
+  std::this_thread::sleep_for(300ms);
+  fpm.process().signal(SIGQUIT);
+  REQUIRE(wait_until([&] { return fpm.log_count("Finishing ...") >= 1; }, 1s, 5ms));
+  int refused = 0;
+  for (int i = 0; i < 5; ++i) {
+    refused += connect_unix(at.unix_path) == ECONNREFUSED ? 1 : 0;
+    std::this_thread::sleep_for(30ms);
+  }
+  INFO("log:\n" << fpm.log());
+  CHECK(slow.get().body == "slept 1000\n");
+  CHECK(fpm.process().wait_exit(5s));
+  CHECK(refused == 5);
 }
