@@ -1,10 +1,13 @@
 #include "pool/master.h"
 
 #include <poll.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <csignal>
+#include <cstring>
 
 #include <spdlog/spdlog.h>
 
@@ -113,6 +116,7 @@ void Master::report_to_systemd() {
 
 void Master::begin_stop(State state) {
   if (state_ == State::terminating || state_ == state) return;
+  bool listening = state_ == State::normal;
   state_ = state;
   ticks_in_state_ = 0;
   stop_signal_ = state == State::finishing ? SIGQUIT : SIGTERM;
@@ -120,6 +124,23 @@ void Master::begin_stop(State state) {
   systemd_notify("STOPPING=1");
   for (auto& p : pools_) p->signal_all(stop_signal_);
   for (pid_t pid : old_children_) ::kill(pid, stop_signal_);
+  if (listening) stop_listening();
+}
+
+// On a stop (never on a reload, which keeps the sockets across exec), new
+// connections are refused at once, as php-fpm does, instead of queueing in a
+// backlog that is reset when the last process holding the socket exits.
+// The socket is shared by the master and every child (inherited), so closing
+// it here would not do: shutdown() acts on the socket itself. On Linux,
+// SHUT_RD on a listening TCP socket stops it listening (a SYN is answered
+// with a reset, connect() fails with ECONNREFUSED, and accept() in the
+// children fails with EINVAL); on a unix socket connect() fails with
+// ECONNREFUSED. The children are told to stop before this (begin_stop).
+void Master::stop_listening() {
+  for (auto& p : pools_)
+    if (::shutdown(p->listen_fd(), SHUT_RD) != 0 && errno != ENOTCONN)
+      spdlog::warn("[pool {}] shutdown() of the listening socket failed: {} ({})", p->config().name,
+                   std::strerror(errno), errno);
 }
 
 // QUIT -> TERM -> KILL, one step per process_control_timeout. Without a

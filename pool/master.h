@@ -49,6 +49,7 @@ class Master {
  private:
   void reap();
   void begin_stop(State state);
+  void stop_listening();
   void escalate();
   void wait_for_events(const sigset_t& mask);
   std::size_t total_children() const;

@@ -257,21 +257,14 @@ void EventLoop::close_connection(Connection* c) {
   connections_.erase(c);  // closing the fd also removes it from the epoll set
 }
 
-// On a graceful stop: closes kept-alive connections that wait with nothing
-// to read. A request already in the socket is still served (its epoll event
-// comes), and a fresh connection gets a moment for its first request, which
-// the client sent or is about to send.
+// On a graceful stop: closes the connections that wait in the loop and are
+// not worth waiting for (worth_waiting_for, event_loop_slow).
 void EventLoop::close_idle_locked() {
   auto now = std::chrono::steady_clock::now();
   for (auto it = connections_.begin(); it != connections_.end();) {
     Connection* c = it->first;
     bool idle = c->state == Connection::State::armed;
-    if (idle && !stop_now_) {
-      char byte;
-      bool data_waiting = ::recv(c->fd.get(), &byte, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
-      bool fresh = c->requests.load() == 0 && now - c->accepted_at < std::chrono::seconds(2);
-      idle = !data_waiting && !fresh;
-    }
+    if (idle && !stop_now_) idle = !worth_waiting_for(c, now);
     if (idle) {
       admission_.closed(c->admission);
       heads_.done(c);

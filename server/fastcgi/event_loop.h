@@ -114,6 +114,9 @@ class EventLoop {
   void head_complete(Connection* connection);
   void close_connection(Connection* connection);
   void close_idle_locked();
+  // On a graceful stop: whether a connection waiting in the loop may still
+  // bring a request to serve.
+  bool worth_waiting_for(Connection* connection, TimePoint now);
   // Slow clients (event_loop_heads): timeouts and the cap, after each turn.
   enum SlowKind { first_byte, head_timeout, over_cap, eof_in_head };
   void close_slow(Connection* connection, SlowKind kind, TimePoint now);

@@ -124,9 +124,10 @@ bool EventLoop::accept_one(int listen_fd, Kind kind) {
   } while (fd < 0 && (errno == EINTR || errno == ECONNABORTED));
   if (fd < 0) {
     int error = errno;
-    if (error == EMFILE || error == ENFILE)
-      back_off_accepting(error);
-    else if (error != EAGAIN && error != EWOULDBLOCK)
+    if (error == EMFILE || error == ENFILE) back_off_accepting(error);
+    // EINVAL: the master shut the socket down for a stop, and this child's
+    // SIGQUIT or SIGTERM, sent before, is about to be read.
+    else if (error != EAGAIN && error != EWOULDBLOCK && error != EINVAL)
       spdlog::warn("accept4() failed: {} ({})", std::strerror(error), error);
     return false;
   }

@@ -2,10 +2,12 @@
 // bytes (edge-triggered) instead of being peeked at again and again, a
 // peer's EOF on half a head closes at once, and the rules of
 // event_loop_heads (first-byte and head timeouts, pm.max_pending_heads) are
-// applied, each kind of closing logged once per interval with a count.
+// applied, each kind of closing logged once per interval with a count; on a
+// graceful stop, half a head is not waited for.
 #include <cerrno>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include <spdlog/spdlog.h>
 
@@ -93,6 +95,24 @@ void EventLoop::enforce_head_rules(TimePoint now) {
     close_slow(connection(due.key),
                due.why == HeadWatch::Expiry::first_byte ? first_byte : head_timeout, now);
   for (HeadWatch::Key oldest : heads_.over_cap()) close_slow(connection(oldest), over_cap, now);
+}
+
+// A request already whole in the socket is still served (its epoll event
+// comes), and a fresh connection that has sent nothing gets a moment for its
+// first request, which nginx writes right after connecting. Half a head is
+// not waited for: it could hold the stop up to the head timeout, and nginx
+// retries an idempotent request on another upstream once it is closed.
+bool EventLoop::worth_waiting_for(Connection* c, TimePoint now) {
+  static thread_local std::vector<unsigned char> buf;
+  buf.resize(options_.limits.max_head_bytes);
+  ssize_t n = ::recv(c->fd.get(), buf.data(), buf.size(), MSG_PEEK | MSG_DONTWAIT);
+  if (n > 0) {
+    Verdict verdict =
+        screen_request_head(buf.data(), static_cast<std::size_t>(n), options_.limits).verdict;
+    return verdict == Verdict::complete || verdict == Verdict::management;
+  }
+  if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) return false;
+  return c->requests.load() == 0 && now - c->accepted_at < std::chrono::seconds(2);
 }
 
 }  // namespace cppfpm::server
