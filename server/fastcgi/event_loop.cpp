@@ -152,20 +152,28 @@ void EventLoop::run() {
   if (!stop_now_) close_idle_locked();
 }
 
-void EventLoop::on_readable(Connection* c, std::uint32_t events) {
+EventLoop::PeekedHead EventLoop::peek_head(Connection* c) const {
   static thread_local std::vector<unsigned char> buf;
   buf.resize(options_.limits.max_head_bytes);
   ssize_t n = ::recv(c->fd.get(), buf.data(), buf.size(), MSG_PEEK | MSG_DONTWAIT);
-  if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+  if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+    return {PeekedHead::State::gone, {}};
+  if (n < 0) return {PeekedHead::State::nothing, {}};
+  return {PeekedHead::State::bytes,
+          screen_request_head(buf.data(), static_cast<std::size_t>(n), options_.limits)};
+}
+
+void EventLoop::on_readable(Connection* c, std::uint32_t events) {
+  PeekedHead head = peek_head(c);
+  if (head.state == PeekedHead::State::gone) {
     close_connection(c);  // the peer closed an idle connection, or it broke
     return;
   }
-  if (n < 0) {
+  if (head.state == PeekedHead::State::nothing) {
     if (!c->edge_armed && !rearm(c)) heads_.done(c);  // only the key is used
     return;
   }
-  ScreenResult verdict =
-      screen_request_head(buf.data(), static_cast<std::size_t>(n), options_.limits);
+  const ScreenResult& verdict = head.screen;
   switch (verdict.verdict) {
     case Verdict::complete:
       head_complete(c);

@@ -107,6 +107,14 @@ class EventLoop {
   // accept4() ran out of file descriptors: no accepting for a while.
   void back_off_accepting(int error);
   bool backing_off(TimePoint now) const { return backoff_until_ && now < *backoff_until_; }
+  // What has arrived on a connection waiting in the loop, looked at
+  // (MSG_PEEK) without reading it: the peer gone (EOF, or the connection
+  // broke), nothing yet, or bytes and what the screen makes of them.
+  struct PeekedHead {
+    enum class State { gone, nothing, bytes } state = State::nothing;
+    ScreenResult screen;
+  };
+  PeekedHead peek_head(Connection* connection) const;
   void on_readable(Connection* connection, std::uint32_t events);
   // Part of a head is in: wait for more bytes (or the peer's EOF).
   void await_rest_of_head(Connection* connection, std::uint32_t events);

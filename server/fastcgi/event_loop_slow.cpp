@@ -103,15 +103,15 @@ void EventLoop::enforce_head_rules(TimePoint now) {
 // not waited for: it could hold the stop up to the head timeout, and nginx
 // retries an idempotent request on another upstream once it is closed.
 bool EventLoop::worth_waiting_for(Connection* c, TimePoint now) {
-  static thread_local std::vector<unsigned char> buf;
-  buf.resize(options_.limits.max_head_bytes);
-  ssize_t n = ::recv(c->fd.get(), buf.data(), buf.size(), MSG_PEEK | MSG_DONTWAIT);
-  if (n > 0) {
-    Verdict verdict =
-        screen_request_head(buf.data(), static_cast<std::size_t>(n), options_.limits).verdict;
-    return verdict == Verdict::complete || verdict == Verdict::management;
+  PeekedHead head = peek_head(c);
+  switch (head.state) {
+    case PeekedHead::State::bytes:
+      return head.screen.verdict == Verdict::complete || head.screen.verdict == Verdict::management;
+    case PeekedHead::State::gone:
+      return false;
+    case PeekedHead::State::nothing:
+      break;
   }
-  if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) return false;
   return c->requests.load() == 0 && now - c->accepted_at < std::chrono::seconds(2);
 }
 
