@@ -136,11 +136,7 @@ AccessLog::~AccessLog() {
 
 void AccessLog::reopen() {
   if (path_.empty()) return;
-  // A child uses the master's descriptor (see log.h): it may run as a user
-  // that cannot open the file. Its own copy, so that this class owns it.
-  int shared = pool_log_fd(path_);
-  int fd = shared >= 0 ? ::fcntl(shared, F_DUPFD_CLOEXEC, 3)
-                       : ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+  int fd = open_pool_log(path_);
   if (fd < 0) {
     spdlog::error("failed to open access log ({}): open() failed: {} ({})", path_,
                   std::strerror(errno), errno);

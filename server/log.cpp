@@ -176,10 +176,11 @@ void open_pool_logs(const pool::Config& config) {
     }
 }
 
-int pool_log_fd(const std::string& path) {
+int open_pool_log(const std::string& path) {
   std::lock_guard lock(g_mutex);
   auto it = g_pool_files.find(path);
-  return it == g_pool_files.end() ? -1 : it->second.get();
+  if (it != g_pool_files.end()) return ::fcntl(it->second.get(), F_DUPFD_CLOEXEC, 3);
+  return open_append(path, 0640).release();
 }
 
 // php-fpm's order and words (fpm_got_signal, SIGUSR1): the error log first,

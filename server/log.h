@@ -23,9 +23,12 @@ void init_logging(const std::string& error_log, const std::string& level, bool a
 void keep_log_off_stdio();
 // In the master, before any child: opens every pool's access.log and slowlog.
 void open_pool_logs(const pool::Config& config);
-// The descriptor of a pool log file opened by the master, -1 when it is not
-// one (inherited by children: they write to it, never close it).
-int pool_log_fd(const std::string& path);
+// A descriptor of its own on the pool log file `path` (access.log,
+// slowlog), for the caller to close: a copy of the master's (inherited;
+// a child may run as a user that cannot open the file), or, when the master
+// holds none for that path, the file opened for appending (0640). -1 with
+// errno set when neither works.
+int open_pool_log(const std::string& path);
 // In the master: reopens the error_log file and the pool log files (after
 // logrotate moved them away) and logs php-fpm's "re-opened" notices.
 void reopen_logs();

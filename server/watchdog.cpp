@@ -88,12 +88,7 @@ void Watchdog::log_slow(int index, std::int64_t elapsed_us) {
   spdlog::warn("[pool {}] child {}, {} executing too slow ({:.6f} sec), logging", config_.name,
                ::getpid(), describe(index), elapsed_us / 1e6);
   if (config_.slowlog.empty()) return;
-  // The master's descriptor when it opened the slowlog (see log.h): this
-  // child may run as a user that cannot open the file.
-  int shared = pool_log_fd(config_.slowlog);
-  int fd = shared >= 0
-               ? ::fcntl(shared, F_DUPFD_CLOEXEC, 3)
-               : ::open(config_.slowlog.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+  int fd = open_pool_log(config_.slowlog);
   if (fd < 0) {
     spdlog::error("[pool {}] open(\"{}\") failed for slowlog: {} ({})", config_.name,
                   config_.slowlog, std::strerror(errno), errno);
