@@ -44,15 +44,16 @@ set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_STRIP_FILES ON)
 set(CPACK_PACKAGE_CONTACT "cppfpm maintainers <maintainers@cppfpm.invalid>")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "FastCGI process manager serving compiled C++ pages")
+# The extended description only: CPack puts the summary above it and
+# indents each line (an empty line becomes the " ." paragraph break).
 set(CPACK_DEBIAN_PACKAGE_DESCRIPTION
-    "FastCGI process manager serving compiled C++ pages
- cppfpm takes php-fpm's place behind nginx: it reads php-fpm's configuration
- format, manages processes as php-fpm does (static, dynamic, ondemand),
- writes php-fpm's log lines and status page, and answers with pages compiled
- into the binary. Sessions are PHP sessions in memcached.
- .
- This package ships the server, a default pool, a systemd unit, a logrotate
- rule, a tmpfiles.d entry and a status dashboard page.")
+    "cppfpm takes php-fpm's place behind nginx: it reads php-fpm's configuration
+format, manages processes as php-fpm does (static, dynamic, ondemand),
+writes php-fpm's log lines and status page, and answers with pages compiled
+into the binary. Sessions are PHP sessions in memcached.
+
+This package ships the server, a default pool, a systemd unit, a logrotate
+rule, a tmpfiles.d entry and a status dashboard page.")
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION httpd)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)

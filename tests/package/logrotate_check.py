@@ -105,7 +105,11 @@ def main():
     before = len(answered)
     rotated = subprocess.run(["logrotate", "-v", "-f", "-s", state, rule], capture_output=True, text=True)
     print("logrotate exit %d" % rotated.returncode)
-    print(rotated.stderr.strip()[-3000:])
+    # logrotate -v says much; what it renamed and ran is what matters here.
+    for line in rotated.stderr.splitlines():
+        if line.startswith(("renaming /var/log/cppfpm/cppfpm.log to", "renaming /var/log/cppfpm/www.access.log to",
+                            "running postrotate")) or "error" in line:
+            print("  " + line)
     # After: until the master reopened and fresh children answer (USR1
     # replaces them gracefully), then more requests on top.
     deadline = time.time() + 20
