@@ -94,10 +94,14 @@ void Watchdog::log_slow(int index, std::int64_t elapsed_us) {
                   config_.slowlog, std::strerror(errno), errno);
     return;
   }
-  std::string head = "\n" + timestamp() + "  [pool " + config_.name + "] pid " +
-                     std::to_string(::getpid()) + "\n" + "script_filename = " +
-                     (board_ ? board_->thread(slot_, index).script : std::string("?")) +
-                     "\nrequest duration = " + std::to_string(elapsed_us / 1000) + " ms\n";
+  // Built with += : GCC 12 at -O3 warns (-Wrestrict, a false positive, GCC
+  // PR 105329) on a literal + std::string chain, which fails a Release build.
+  std::string head = "\n";
+  head += timestamp();
+  head += "  [pool " + config_.name + "] pid " + std::to_string(::getpid()) + "\n";
+  head += "script_filename = ";
+  head += board_ ? board_->thread(slot_, index).script : std::string("?");
+  head += "\nrequest duration = " + std::to_string(elapsed_us / 1000) + " ms\n";
   [[maybe_unused]] auto w = ::write(fd, head.data(), head.size());
   g_frame_count = -1;
   if (::pthread_kill(workers_.slot(index).thread, stack_signal()) == 0) {
