@@ -42,6 +42,14 @@ struct Settings {
   std::chrono::seconds lock_expire{15};
   std::chrono::milliseconds lock_wait{30000};
   int lock_retries = 0;
+  // How many requests of one child may wait for session locks for up to
+  // lock_wait at once; the others wait at most 500 ms, then get 503 with
+  // Retry-After (a stuck session must not take every worker thread; a hot
+  // one, whose holders take milliseconds, is still served). 0: half of
+  // pm.threads_per_child, at least 1 (resolved by the child); -1: no
+  // bound. Requests for one session in one child wait in arrival order and
+  // only the first polls memcached (session/lock_line.h).
+  int lock_waiters = 0;
   // Bound on each memcached call (connect, send, receive).
   std::chrono::milliseconds memcached_timeout{1000};
   // Extra copies of each session on the next servers of save_path.
