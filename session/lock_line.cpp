@@ -15,6 +15,7 @@ namespace {
 struct Line {
   std::deque<std::uint64_t> tickets;
   std::condition_variable turn;
+  std::chrono::steady_clock::time_point moved_at = std::chrono::steady_clock::now();
 };
 
 struct Lines {
@@ -55,6 +56,7 @@ LockLine::~LockLine() {
   if (tickets.empty()) {
     all.by_name.erase(it);
   } else if (was_first) {
+    it->second->moved_at = std::chrono::steady_clock::now();
     it->second->turn.notify_all();
   }
 }
@@ -64,6 +66,14 @@ bool LockLine::first() const {
   std::lock_guard lock(all.mutex);
   auto it = all.by_name.find(name_);
   return it != all.by_name.end() && it->second->tickets.front() == ticket_;
+}
+
+std::chrono::steady_clock::duration LockLine::still_for() const {
+  Lines& all = lines();
+  std::lock_guard lock(all.mutex);
+  auto it = all.by_name.find(name_);
+  if (it == all.by_name.end()) return {};
+  return std::chrono::steady_clock::now() - it->second->moved_at;
 }
 
 bool LockLine::wait_first(std::chrono::steady_clock::time_point deadline) {

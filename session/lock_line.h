@@ -24,6 +24,9 @@ class LockLine {
   LockLine& operator=(const LockLine&) = delete;
 
   bool first() const;
+  // How long the line has had the same first request (the time since it
+  // last moved).
+  std::chrono::steady_clock::duration still_for() const;
   // Sleeps until this ticket is first in line; false at `deadline`.
   bool wait_first(std::chrono::steady_clock::time_point deadline);
 
@@ -54,17 +57,19 @@ class WaiterSlot {
 
 // How long one request may wait for a session lock: session.lock_wait
 // while it counts as one of the process's `limit` waiters; past the bound
-// (every waiter slot taken) only kOverBound, after which it is answered
-// busy, so waiters past the bound give their thread back quickly. A hot
-// session whose holders each take a few milliseconds still serves them
-// all; a stuck one does not take every thread.
+// (every waiter slot taken) it is answered busy once the lock it waits for
+// has not changed hands for kOverBound (and it has waited that long), so
+// waiters past the bound give their thread back quickly when a lock is
+// stuck, while a hot session whose holders each take a few milliseconds
+// still serves them all.
 class LockWait {
  public:
-  static constexpr std::chrono::milliseconds kOverBound{500};
+  static constexpr std::chrono::milliseconds kOverBound{1000};
   LockWait(std::chrono::milliseconds wait, int limit);
   // The deadline now, trying again to count as a waiter while it does not.
   std::chrono::steady_clock::time_point deadline();
   bool counted() const { return slot_.entered(); }
+  std::chrono::steady_clock::time_point full_deadline() const { return full_; }
 
  private:
   std::chrono::steady_clock::time_point full_;

@@ -22,7 +22,7 @@ namespace {
 // PHP's fixed date for "already expired" (the birthday of session.c's author).
 constexpr const char* kExpiredDate = "Thu, 19 Nov 1981 08:52:00 GMT";
 
-constexpr std::chrono::milliseconds kMaxLockPause{200};
+constexpr std::chrono::milliseconds kMaxLockPause{50};
 
 // Client-caused warnings (bad ids, stuck locks) at most once per
 // kLogEvery per process, saying how many were left out.
@@ -98,7 +98,8 @@ std::optional<std::string> Session::id_from_request(std::string_view cookie_head
 // in all. Requests of this child for the same session stand in line
 // (LockLine): only the first polls memcached, the others sleep until it
 // has had its turn. A request that has to wait counts against
-// session.lock_waiters; past it, it waits at most LockWait::kOverBound.
+// session.lock_waiters; past it, it waits only while the lock changes
+// hands (LockWait).
 StoreResult Session::acquire_lock() {
   if (!settings_.lock || locked_) return StoreResult::ok;
   const std::string lock_key = this->lock_key();
@@ -106,10 +107,18 @@ StoreResult Session::acquire_lock() {
   OrphanLocks::of_process().drain(store_);
   auto line = std::make_unique<LockLine>(&store_, lock_key);
   while (!line->first()) {
+    const auto now = std::chrono::steady_clock::now();
     const auto deadline = wait.deadline();
-    if (line->wait_first(deadline)) break;
-    if (std::chrono::steady_clock::now() >= wait.deadline())
-      return wait.counted() ? gave_up(0) : too_many_waiters();
+    if (now >= deadline) {
+      if (wait.counted()) return gave_up(0);
+      // Past the bound: wait on only while the line moves.
+      if (line->still_for() >= LockWait::kOverBound || now >= wait.full_deadline())
+        return too_many_waiters();
+    }
+    if (line->wait_first(wait.counted()
+                             ? deadline
+                             : std::min(wait.full_deadline(), now + std::chrono::milliseconds(50))))
+      break;
   }
   const StoreResult got = poll_lock(lock_key, wait);
   if (got == StoreResult::ok) line_ = std::move(line);
@@ -124,6 +133,8 @@ StoreResult Session::poll_lock(const std::string& lock_key, LockWait& wait) {
   // lock, the master finds it there and releases it.
   ledger_entry_ = ledger ? ledger->taken(lock_key, lock_token_) : -1;
   auto pause = std::chrono::milliseconds(5);
+  std::string holder;  // the lock's value, while past the bound
+  auto holder_since = std::chrono::steady_clock::now();
   for (int attempt = 1;; ++attempt) {
     const StoreResult got = store_.try_lock(lock_key, settings_.lock_expire, lock_token_);
     if (got == StoreResult::ok) {
@@ -137,8 +148,19 @@ StoreResult Session::poll_lock(const std::string& lock_key, LockWait& wait) {
       forget_lock();
       return StoreResult::unavailable;
     }
-    const auto deadline = wait.deadline();
-    const auto now = std::chrono::steady_clock::now();
+    auto deadline = wait.deadline();
+    auto now = std::chrono::steady_clock::now();
+    if (!wait.counted()) {
+      // Past the bound: wait on while the lock changes hands.
+      std::string held;
+      store_.read(lock_key, held);
+      if (held != holder) {
+        holder = held;
+        holder_since = now;
+      }
+      if (now - holder_since < LockWait::kOverBound)
+        deadline = std::min(wait.full_deadline(), std::max(deadline, now + pause));
+    }
     if ((settings_.lock_retries > 0 && attempt >= settings_.lock_retries) || now >= deadline) {
       forget_lock();
       return wait.counted() ? gave_up(attempt) : too_many_waiters();
@@ -166,7 +188,8 @@ StoreResult Session::too_many_waiters() const {
   if (g_waiters_log.allow(suppressed))
     spdlog::warn(
         "session {}: {} requests of this child already wait for session locks "
-        "(session.lock_waiters = {}); the page answered 503 after {} ms{}",
+        "(session.lock_waiters = {}) and its lock did not change hands for {} ms; the page "
+        "answers 503{}",
         id_, WaiterSlot::waiting(), settings_.lock_waiters, LockWait::kOverBound.count(),
         suppressed_note(suppressed));
   return StoreResult::busy;

@@ -323,19 +323,19 @@ TEST_CASE("session lock: waiters of one process queue in arrival order, one of t
     else
       REQUIRE(eventually([&] { return LockLine::waiting_total() == i; }));
   }
-  std::this_thread::sleep_for(500ms);  // the first one's pause has reached 200 ms
+  std::this_thread::sleep_for(500ms);  // the first one's pause has reached 50 ms
   const int before = store.polls.load();
   std::this_thread::sleep_for(1000ms);
   const int polled = store.polls.load() - before;
   INFO("lock polls in 1 s with " << kWaiters << " waiters: " << polled);
-  CHECK(polled <= 8);  // one poller, 200 ms apart; six would make ~30
+  CHECK(polled <= 30);  // one poller, 50 ms apart; six would make ~120
   REQUIRE(store.unlock(kId + ".lock", other, true) == StoreResult::ok);
   for (auto& t : threads) t.join();
   CHECK(served == std::vector<int>{0, 1, 2, 3, 4, 5});
   CHECK(counter_of(store) == kWaiters);
 }
 
-TEST_CASE("session lock: past session.lock_waiters a request waits 500 ms at most",
+TEST_CASE("session lock: past session.lock_waiters a request on a stuck lock waits 1 s",
           "[session][lock]") {
   MemoryStore store;
   Settings settings;
@@ -359,8 +359,8 @@ TEST_CASE("session lock: past session.lock_waiters a request waits 500 ms at mos
     const auto t0 = std::chrono::steady_clock::now();
     CHECK(s.start("PHPSESSID=" + kId) == StoreResult::busy);
     const auto waited = std::chrono::steady_clock::now() - t0;
-    CHECK(waited >= 450ms);
-    CHECK(waited < 1500ms);  // not lock_wait (20 s)
+    CHECK(waited >= 950ms);
+    CHECK(waited < 2500ms);  // not lock_wait (20 s)
   }
   // A session nobody holds is served as usual.
   {
