@@ -25,8 +25,11 @@ std::string php_print(const session::PhpValue& value) {
 // The answer when the session store cannot be reached, or another request
 // held the session's lock for longer than session.lock_wait: a clear 503
 // rather than a page with a lost session. The store logs the outage once.
+// A busy session says when to come back (Retry-After, as for any 503 that
+// passes: the holder is usually done within a second).
 void store_unavailable(server::Response& response, session::StoreResult why) {
   response.status = 503;
+  if (why == session::StoreResult::busy) response.add_header("Retry-After", "1");
   response.body = why == session::StoreResult::busy
                       ? "Session busy: another request holds it, please retry.\n"
                       : "Session storage unavailable, please retry.\n";

@@ -43,6 +43,7 @@ void counter_page(const server::Request& request, server::Response& response, Co
   if (auto started = s.start(request.cookie_header(), request.query_string());
       started != session::StoreResult::ok) {
     response.status = 503;
+    if (started == session::StoreResult::busy) response.add_header("Retry-After", "1");
     response.body = started == session::StoreResult::busy ? "busy\n" : "unavailable\n";
     return;
   }

@@ -4,7 +4,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <csignal>
 #include <cstring>
 
@@ -77,9 +79,62 @@ bool PoolChildren::on_exit(pid_t pid, int status) {
     spdlog::log(level, "[pool {}] child {} exited with code {} after {:.6f} seconds from start",
                 config_.name, pid, code, lived);
   }
+  release_session_locks(pid, it->second.slot);
   board_->release(it->second.slot);
   children_.erase(it);
   return true;
+}
+
+// A child that dies (kill -9, a crash, request_terminate_timeout) leaves
+// the session locks its requests held: without this their sessions wait
+// session.lock_expire (15 s) for the keys to expire. Each is deleted only
+// if it still holds the child's token, with short memcached timeouts, so
+// the master is held up for a bounded time even when memcached is not
+// answering (then the keys expire as before).
+void PoolChildren::release_session_locks(pid_t pid, int slot) {
+  std::vector<HeldLock> held = board_->held_locks(slot);
+  if (held.empty() || config_.session_save_handler != "memcached") return;
+  try {
+    if (!lock_store_) {
+      const auto timeout =
+          std::min(config_.session.memcached_timeout, std::chrono::milliseconds(300));
+      lock_store_ = std::make_unique<session::MemcachedStore>(
+          config_.session_save_path,
+          session::MemcachedOptions{.timeouts = {.call = timeout},
+                                    .replicas = config_.session.replicas});
+    }
+  } catch (const std::exception& e) {
+    spdlog::warn("[pool {}] cannot release the session locks of child {}: {}", config_.name, pid,
+                 e.what());
+    return;
+  }
+  const auto budget_end = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+  int released = 0, not_its = 0, failed = 0;
+  for (const HeldLock& lock : held) {
+    if (std::chrono::steady_clock::now() >= budget_end) {
+      ++failed;
+      continue;
+    }
+    switch (lock_store_->unlock(lock.key, lock.token, true)) {
+      case session::StoreResult::ok:
+        ++released;
+        break;
+      case session::StoreResult::not_found:
+        ++not_its;
+        break;
+      default:
+        ++failed;
+    }
+  }
+  if (released > 0 || failed > 0)
+    spdlog::log(failed > 0 ? spdlog::level::warn : spdlog::level::info,
+                "[pool {}] child {} left {} session lock(s): released {}{}{}", config_.name, pid,
+                held.size(), released,
+                not_its > 0 ? ", " + std::to_string(not_its) + " no longer its" : std::string(),
+                failed > 0 ? ", " + std::to_string(failed) +
+                                 " not released (memcached not answering; they expire after "
+                                 "session.lock_expire)"
+                           : std::string());
 }
 
 void PoolChildren::retire(pid_t pid) {

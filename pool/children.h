@@ -11,6 +11,7 @@
 #include "pool/config.h"
 #include "pool/scoreboard.h"
 #include "pool/worker_output.h"
+#include "session/memcached_store.h"
 
 namespace cppfpm::pool {
 
@@ -66,6 +67,10 @@ class PoolChildren {
   std::unique_ptr<Scoreboard> board_;
   std::map<pid_t, Child> children_;
   WorkerOutput output_;
+  // Talks to memcached for the master when a dead child left session locks.
+  std::unique_ptr<session::MemcachedStore> lock_store_;
+
+  void release_session_locks(pid_t pid, int slot);
 };
 
 }  // namespace cppfpm::pool

@@ -115,6 +115,7 @@ const std::map<std::string, Setter<Settings>, std::less<>>& session_keys() {
       {"lock_expire", positive_duration<&Settings::lock_expire>},
       {"lock_wait", duration<&Settings::lock_wait>},
       {"lock_retries", integer<&Settings::lock_retries, 0, 1000000>},
+      {"lock_waiters", integer<&Settings::lock_waiters, -1, 100000>},
       {"memcached_timeout", positive_duration<&Settings::memcached_timeout>},
       {"replicas", integer<&Settings::replicas, 0, 16>},
       {"compress_threshold", integer<&Settings::compress_threshold, 0, 1 << 30>},

@@ -77,7 +77,10 @@ int Scoreboard::claim(pid_t pid, std::int64_t now) {
     c.last_request_us = 0;
     c.last_request_end_us = 0;
     c.idle_since_us = now;
-    for (int t = 0; t < threads_; ++t) thread(i, t).request_start_us = 0;
+    for (int t = 0; t < threads_; ++t) {
+      thread(i, t).request_start_us = 0;
+      thread(i, t).lock_token = 0;
+    }
     c.state = static_cast<int>(ChildState::idle);
     return i;
   }
@@ -146,6 +149,37 @@ void Scoreboard::child_done(int ci, std::int64_t started, std::int64_t now) {
     int expected = static_cast<int>(ChildState::active);
     c.state.compare_exchange_strong(expected, static_cast<int>(ChildState::idle));
   }
+}
+
+int Scoreboard::lock_taken(int ci, std::string_view key, std::uint64_t token) {
+  if (key.size() >= sizeof(ThreadSlot::lock_key) || token <= 1) return -1;
+  for (int t = 0; t < threads_; ++t) {
+    ThreadSlot& slot = thread(ci, t);
+    std::uint64_t expected = 0;
+    if (!slot.lock_token.compare_exchange_strong(expected, 1)) continue;
+    std::memcpy(slot.lock_key, key.data(), key.size());
+    slot.lock_key[key.size()] = '\0';
+    slot.lock_token.store(token);  // published after the key
+    return t;
+  }
+  return -1;
+}
+
+void Scoreboard::lock_released(int ci, int entry) {
+  if (entry < 0 || entry >= threads_) return;
+  thread(ci, entry).lock_token.store(0);
+}
+
+std::vector<HeldLock> Scoreboard::held_locks(int ci) {
+  std::vector<HeldLock> out;
+  for (int t = 0; t < threads_; ++t) {
+    ThreadSlot& slot = thread(ci, t);
+    const std::uint64_t token = slot.lock_token.load();
+    if (token <= 1) continue;
+    const std::size_t length = ::strnlen(slot.lock_key, sizeof(slot.lock_key));
+    out.push_back(HeldLock{std::string(slot.lock_key, length), token});
+  }
+  return out;
 }
 
 Scoreboard::Counts Scoreboard::counts() const {

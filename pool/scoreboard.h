@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace cppfpm::pool {
@@ -24,6 +25,18 @@ struct ThreadSlot {
   char script[200] = {0};
   char method[12] = {0};
   char query[200] = {0};
+  // A session lock held by a request of this child (issue 12): the owner
+  // token of its value and its key, so the master can release it when the
+  // child is killed. An entry per thread, claimed by whichever request
+  // takes a lock (each request holds at most one): 0 free, 1 being
+  // written, else the token.
+  std::atomic<std::uint64_t> lock_token{0};
+  char lock_key[251] = {0};
+};
+
+struct HeldLock {
+  std::string key;
+  std::uint64_t token;
 };
 
 struct ChildSlot {
@@ -81,6 +94,13 @@ class Scoreboard {
   // so the child is active while it does and the request is counted.
   void page_started(int child_index);
   void page_finished(int child_index, std::int64_t started_us, std::int64_t now_us);
+
+  // Child: a session lock about to be asked for / released (the entry
+  // lock_taken returned; -1 when every entry was in use).
+  int lock_taken(int child_index, std::string_view key, std::uint64_t token);
+  void lock_released(int child_index, int entry);
+  // Master: the locks a child recorded (read once it is dead).
+  std::vector<HeldLock> held_locks(int child_index);
 
   struct Counts {
     int idle = 0, active = 0, total = 0;

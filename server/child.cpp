@@ -5,6 +5,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
@@ -19,6 +20,7 @@
 #include "server/memcached/servers.h"
 #include "server/pool_pages.h"
 #include "server/watchdog.h"
+#include "session/lock_ledger.h"
 #include "session/memcached_store.h"
 #include "session/memory_store.h"
 #include "sql/memcached_cache_store.h"
@@ -39,6 +41,23 @@ std::unique_ptr<session::SessionStore> make_session_store(const pool::PoolConfig
                                     ? 0
                                     : static_cast<std::size_t>(pool.session.compress_threshold)});
 }
+
+// The session locks this child's requests hold, written down in its
+// scoreboard entries so that the master can release them if it dies.
+class ScoreboardLedger final : public session::LockLedger {
+ public:
+  ScoreboardLedger(pool::Scoreboard* board, int slot) : board_(board), slot_(slot) {}
+  int taken(std::string_view lock_key, std::uint64_t token) override {
+    return board_ ? board_->lock_taken(slot_, lock_key, token) : -1;
+  }
+  void released(int entry) override {
+    if (board_) board_->lock_released(slot_, entry);
+  }
+
+ private:
+  pool::Scoreboard* board_;
+  int slot_;
+};
 
 Fd child_signal_fd() {
   sigset_t set;
@@ -89,7 +108,14 @@ int run_child(const pool::PoolConfig& pool, int listen_fd, const pool::ChildIden
   sql::MemcachedCacheStore cache_store(memcached::parse_save_path(pool.effective_cache_servers()));
   sql::CachedQueries cache(cache_store, db, sql::QueryCacheOptions{.default_ttl = pool.cache_ttl});
   handlers::SystemClock clock;
-  handlers::Context context{*store, pool.session, db, cache, clock};
+  // session.lock_waiters = 0: half the worker threads may wait for
+  // session locks, the others keep serving.
+  session::Settings session_settings = pool.session;
+  if (session_settings.lock_waiters == 0)
+    session_settings.lock_waiters = std::max(1, pool.threads_per_child / 2);
+  ScoreboardLedger ledger(id.board, id.slot);
+  session::set_lock_ledger(&ledger);
+  handlers::Context context{*store, session_settings, db, cache, clock};
 
   handlers::Router router;
   for (const auto& r : routes) router.add(r.script, r.handler);
@@ -102,7 +128,9 @@ int run_child(const pool::PoolConfig& pool, int listen_fd, const pool::ChildIden
     (*h)(request, response, ctx);
   };
   ChildServer server(pool, listen_fd, id, std::move(signals), pool_pages, std::move(handle));
-  return server.run();
+  const int code = server.run();
+  session::set_lock_ledger(nullptr);
+  return code;
 }
 
 }  // namespace cppfpm::server

@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "server/memcached/expiry.h"
+#include "session/lock_token.h"
 #include "session/pecl_compression.h"
 #include "session/store_key.h"
 
@@ -27,6 +28,9 @@ constexpr std::size_t kMaxInflatedSession = 64u << 20;
 
 MemcachedStore::MemcachedStore(std::string_view save_path, std::chrono::milliseconds timeout)
     : MemcachedStore(memcached::parse_save_path(save_path), timeout) {}
+
+MemcachedStore::MemcachedStore(std::string_view save_path, MemcachedOptions options)
+    : MemcachedStore(memcached::parse_save_path(save_path), options) {}
 
 MemcachedStore::MemcachedStore(std::vector<memcached::Server> servers,
                                std::chrono::milliseconds timeout)
@@ -172,68 +176,139 @@ StoreResult MemcachedStore::remove(std::string_view key) {
   return outages_.outcome(result, failures, "memcached_delete", key);
 }
 
+namespace {
+
+// `gets`: the value and its cas unique; NOTFOUND when there is none.
+memcached_return_t read_with_cas(memcached_st* mc, std::string_view key, std::string& value,
+                                 std::uint64_t& cas) {
+  memcached_behavior_set(mc, MEMCACHED_BEHAVIOR_SUPPORT_CAS, 1);
+  const char* keys[] = {key.data()};
+  const std::size_t lengths[] = {key.size()};
+  memcached_return_t rc = memcached_mget(mc, keys, lengths, 1);
+  memcached_behavior_set(mc, MEMCACHED_BEHAVIOR_SUPPORT_CAS, 0);
+  if (rc != MEMCACHED_SUCCESS) return rc;
+  bool found = false;
+  // Read until END so the connection is left clean for the next command.
+  for (;;) {
+    memcached_return_t fetched = MEMCACHED_SUCCESS;
+    memcached_result_st* result = memcached_fetch_result(mc, nullptr, &fetched);
+    if (result == nullptr) {
+      if (fetched == MEMCACHED_END || fetched == MEMCACHED_NOTFOUND) break;
+      return fetched;
+    }
+    value.assign(memcached_result_value(result), memcached_result_length(result));
+    cas = memcached_result_cas(result);
+    found = true;
+    memcached_result_free(result);
+  }
+  return found ? MEMCACHED_SUCCESS : MEMCACHED_NOTFOUND;
+}
+
+// An absolute exptime long past (just over memcached's 30-day relative
+// limit, so 1970): a `cas` with it expires the key at once, which is a
+// delete conditional on the cas unique (the text protocol's delete has
+// none).
+constexpr time_t kAlreadyExpired = 60 * 60 * 24 * 30 + 1;
+
+}  // namespace
+
 // The lock lives on the first holder that answers, so a dead primary does
 // not stop its sessions; both parties of a race find the same server.
-StoreResult MemcachedStore::try_lock(std::string_view lock_key, std::chrono::seconds expire) {
+StoreResult MemcachedStore::try_lock(std::string_view lock_key, std::chrono::seconds expire,
+                                     std::uint64_t token) {
   if (!is_valid_store_key(lock_key)) return StoreResult::unavailable;
   MemcachedConnection* conn = connections_.local();
   if (conn == nullptr) return no_connection(lock_key);
   const time_t exptime = memcached::memcached_exptime_from_now(expire);
+  const std::string value = lock_value(token);
   Failures failures;
   for (std::size_t server : conn->holders(lock_key)) {
     memcached_st* mc = conn->server(server);
-    // pecl-memcache's PS_READ_FUNC sends add and incr; either one answering
-    // "yours" takes the lock. The add comes first: we delete our locks on
-    // release, so it is usually the only round trip.
-    memcached_return_t rc =
-        memcached_add(mc, lock_key.data(), lock_key.size(), "1", 1, exptime, kPeclMemcacheLong);
+    memcached_return_t rc = memcached_add(mc, lock_key.data(), lock_key.size(), value.data(),
+                                          value.size(), exptime, kPeclMemcacheLong);
     ServerReply reply = outages_.classify(server, mc, rc, "memcached_add", lock_key);
     failures.add(reply);
     if (reply.result == StoreResult::unavailable) continue;
     if (rc == MEMCACHED_SUCCESS) return outages_.outcome(StoreResult::ok, failures, "", lock_key);
-    // There is a lock: held (1, 2, ...) or released by PHP, which leaves 0.
-    std::uint64_t value = 0;
-    rc = memcached_increment(mc, lock_key.data(), lock_key.size(), 1, &value);
-    reply = outages_.classify(server, mc, rc, "memcached_increment", lock_key);
-    if (reply.refused) {
-      // A lock value that is not a number (CLIENT_ERROR): held, by
-      // something else; it expires like any lock.
-      return outages_.outcome(StoreResult::busy, failures, "", lock_key);
-    }
+    // There is a lock: held, or released by PHP, which leaves the integer
+    // 0 (PS_WRITE_FUNC); PHP's waiters take that one by `incr` to 1, we by
+    // a `cas` from 0 to our token, so exactly one of us gets it.
+    std::string held;
+    std::uint64_t cas = 0;
+    rc = read_with_cas(mc, lock_key, held, cas);
+    reply = outages_.classify(server, mc, rc, "memcached_gets", lock_key);
     failures.add(reply);
     if (reply.result == StoreResult::unavailable) continue;
-    // Gone between the two (released or expired): busy now, retried soon.
-    return outages_.outcome(
-        reply.result == StoreResult::ok && value == 1 ? StoreResult::ok : StoreResult::busy,
-        failures, "", lock_key);
+    if (rc != MEMCACHED_SUCCESS || held != "0")  // gone meanwhile: retried soon
+      return outages_.outcome(StoreResult::busy, failures, "", lock_key);
+    rc = memcached_cas(mc, lock_key.data(), lock_key.size(), value.data(), value.size(), exptime,
+                       kPeclMemcacheLong, cas);
+    reply = outages_.classify(server, mc, rc, "memcached_cas", lock_key);
+    failures.add(reply);
+    if (reply.result == StoreResult::unavailable) continue;
+    return outages_.outcome(rc == MEMCACHED_SUCCESS ? StoreResult::ok : StoreResult::busy, failures,
+                            "", lock_key);
   }
   return outages_.outcome(StoreResult::unavailable, failures, "memcached_add", lock_key);
 }
 
-StoreResult MemcachedStore::unlock(std::string_view lock_key, std::chrono::seconds expire) {
-  (void)expire;
+StoreResult MemcachedStore::unlock(std::string_view lock_key, std::uint64_t token, bool verify) {
   if (!is_valid_store_key(lock_key)) return StoreResult::unavailable;
   MemcachedConnection* conn = connections_.local();
   if (conn == nullptr) return no_connection(lock_key);
-  // The lock is on the first holder that answers (see try_lock).
-  bool released = false;
-  Failures failures = ask_holders(
-      *conn, lock_key, "memcached_delete",
-      [&](memcached_st* handle) {
-        // The release needs no answer: "noreply" (memcached's protocol.txt)
-        // saves a round trip per request. memcached runs one connection's
-        // commands in order, and the delete is on the wire before we return.
-        memcached_behavior_set(handle, MEMCACHED_BEHAVIOR_NOREPLY, 1);
-        const memcached_return_t rc = memcached_delete(handle, lock_key.data(), lock_key.size(), 0);
-        memcached_behavior_set(handle, MEMCACHED_BEHAVIOR_NOREPLY, 0);
-        return rc;
-      },
-      [&](const ServerReply& reply) {
-        released = reply.result != StoreResult::unavailable;
-        return released;
-      });
-  if (released) return outages_.outcome(StoreResult::ok, failures, "", lock_key);
-  return outages_.outcome(StoreResult::unavailable, failures, "memcached_delete", lock_key);
+  if (!verify) {
+    // The lock is on the first holder that answers (see try_lock).
+    bool released = false;
+    Failures failures = ask_holders(
+        *conn, lock_key, "memcached_delete",
+        [&](memcached_st* handle) {
+          // The release needs no answer: "noreply" (memcached's protocol.txt)
+          // saves a round trip per request. memcached runs one connection's
+          // commands in order, and the delete is on the wire before we return.
+          memcached_behavior_set(handle, MEMCACHED_BEHAVIOR_NOREPLY, 1);
+          const memcached_return_t rc =
+              memcached_delete(handle, lock_key.data(), lock_key.size(), 0);
+          memcached_behavior_set(handle, MEMCACHED_BEHAVIOR_NOREPLY, 0);
+          return rc;
+        },
+        [&](const ServerReply& reply) {
+          released = reply.result != StoreResult::unavailable;
+          return released;
+        });
+    if (released) return outages_.outcome(StoreResult::ok, failures, "", lock_key);
+    return outages_.outcome(StoreResult::unavailable, failures, "memcached_delete", lock_key);
+  }
+  // Only if it still holds our token: gets, then a cas that expires it.
+  Failures failures;
+  for (std::size_t server : conn->holders(lock_key)) {
+    memcached_st* mc = conn->server(server);
+    // DATA_EXISTS: a PHP waiter incremented it between the two; still
+    // ours, so read it again (a few times at most).
+    memcached_return_t rc = MEMCACHED_DATA_EXISTS;
+    bool reached = true;
+    for (int attempt = 0; attempt < 4 && rc == MEMCACHED_DATA_EXISTS; ++attempt) {
+      std::string held;
+      std::uint64_t cas = 0;
+      rc = read_with_cas(mc, lock_key, held, cas);
+      ServerReply reply = outages_.classify(server, mc, rc, "memcached_gets", lock_key);
+      failures.add(reply);
+      if (reply.result == StoreResult::unavailable) {
+        reached = false;
+        break;
+      }
+      if (rc != MEMCACHED_SUCCESS || !lock_value_owned_by(held, token))
+        return outages_.outcome(StoreResult::not_found, failures, "", lock_key);
+      rc = memcached_cas(mc, lock_key.data(), lock_key.size(), "0", 1, kAlreadyExpired,
+                         kPeclMemcacheLong, cas);
+      reply = outages_.classify(server, mc, rc, "memcached_cas", lock_key);
+      failures.add(reply);
+      if (reply.result == StoreResult::unavailable) reached = false;
+    }
+    if (!reached) continue;
+    return outages_.outcome(rc == MEMCACHED_SUCCESS ? StoreResult::ok : StoreResult::not_found,
+                            failures, "", lock_key);
+  }
+  return outages_.outcome(StoreResult::unavailable, failures, "memcached_gets", lock_key);
 }
 
 }  // namespace cppfpm::session

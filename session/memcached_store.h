@@ -41,6 +41,7 @@ class MemcachedStore : public SessionStore {
                           std::chrono::milliseconds timeout = memcached::kDefaultSessionTimeout);
   MemcachedStore(std::vector<memcached::Server> servers, std::chrono::milliseconds timeout);
   MemcachedStore(std::vector<memcached::Server> servers, MemcachedOptions options);
+  MemcachedStore(std::string_view save_path, MemcachedOptions options);
   ~MemcachedStore() override;
 
   MemcachedStore(const MemcachedStore&) = delete;
@@ -54,8 +55,9 @@ class MemcachedStore : public SessionStore {
                     std::chrono::seconds ttl) override;
   StoreResult touch(std::string_view key, std::chrono::seconds ttl) override;
   StoreResult remove(std::string_view key) override;
-  StoreResult try_lock(std::string_view lock_key, std::chrono::seconds expire) override;
-  StoreResult unlock(std::string_view lock_key, std::chrono::seconds expire) override;
+  StoreResult try_lock(std::string_view lock_key, std::chrono::seconds expire,
+                       std::uint64_t token) override;
+  StoreResult unlock(std::string_view lock_key, std::uint64_t token, bool verify) override;
 
   const std::vector<memcached::Server>& servers() const { return servers_; }
 

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <utility>
 
+#include "session/lock_token.h"
 #include "session/store_key.h"
 
 namespace cppfpm::session {
@@ -85,29 +86,28 @@ StoreResult MemoryStore::remove(std::string_view key) {
   return with_live_entry(key, [&](Map::iterator it) { entries_.erase(it); });
 }
 
-StoreResult MemoryStore::try_lock(std::string_view lock_key, std::chrono::seconds expire) {
+StoreResult MemoryStore::try_lock(std::string_view lock_key, std::chrono::seconds expire,
+                                  std::uint64_t token) {
   if (!is_valid_store_key(lock_key)) return StoreResult::unavailable;
   const auto expires = expiry_for(expire);
   std::lock_guard lock(mutex_);
   const auto it = do_find_live(lock_key);
   if (it == entries_.end()) {  // add
-    entries_.insert_or_assign(std::string(lock_key), Entry{"1", expires});
+    entries_.insert_or_assign(std::string(lock_key), Entry{lock_value(token), expires});
     return StoreResult::ok;
   }
-  // incr: a value that is not a number counts as held.
-  std::uint64_t value = 0;
-  for (char c : it->second.value) {
-    if (c < '0' || c > '9') return StoreResult::busy;
-    value = value * 10 + static_cast<std::uint64_t>(c - '0');
-  }
-  it->second.value = std::to_string(++value);
-  return value == 1 ? StoreResult::ok : StoreResult::busy;
+  if (it->second.value != "0") return StoreResult::busy;
+  it->second = Entry{lock_value(token), expires};  // PHP released it: the cas from 0
+  return StoreResult::ok;
 }
 
-StoreResult MemoryStore::unlock(std::string_view lock_key, std::chrono::seconds expire) {
-  (void)expire;
+StoreResult MemoryStore::unlock(std::string_view lock_key, std::uint64_t token, bool verify) {
   if (!is_valid_store_key(lock_key)) return StoreResult::unavailable;
-  remove(lock_key);
+  std::lock_guard lock(mutex_);
+  const auto it = do_find_live(lock_key);
+  if (it == entries_.end()) return verify ? StoreResult::not_found : StoreResult::ok;
+  if (verify && !lock_value_owned_by(it->second.value, token)) return StoreResult::not_found;
+  entries_.erase(it);
   return StoreResult::ok;
 }
 

@@ -4,6 +4,7 @@
 // of a pool do not share it).
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <mutex>
 #include <string>
@@ -24,9 +25,11 @@ class MemoryStore : public SessionStore {
   // Keys are checked with is_valid_store_key(): a bad key reads as
   // not_found and is refused for writing with unavailable. A ttl of 0
   // never expires, a negative one is already expired (memcached's rules).
-  // memcached's incr/add semantics, as MemcachedStore uses them.
-  StoreResult try_lock(std::string_view lock_key, std::chrono::seconds expire) override;
-  StoreResult unlock(std::string_view lock_key, std::chrono::seconds expire) override;
+  // The lock as MemcachedStore keeps it: add of the token, a released
+  // PHP lock (0) taken over, unlock only of our token when verifying.
+  StoreResult try_lock(std::string_view lock_key, std::chrono::seconds expire,
+                       std::uint64_t token) override;
+  StoreResult unlock(std::string_view lock_key, std::uint64_t token, bool verify) override;
   StoreResult read(std::string_view key, std::string& out) override;
   StoreResult write(std::string_view key, std::string_view value,
                     std::chrono::seconds ttl) override;

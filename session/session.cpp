@@ -10,6 +10,9 @@
 #include "server/text/query_string.h"
 #include "server/text/strings.h"
 #include "session/cookie.h"
+#include "session/lock_ledger.h"
+#include "session/lock_token.h"
+#include "session/orphan_locks.h"
 #include "session/php_serialize.h"
 #include "session/session_id.h"
 
@@ -19,7 +22,7 @@ namespace {
 // PHP's fixed date for "already expired" (the birthday of session.c's author).
 constexpr const char* kExpiredDate = "Thu, 19 Nov 1981 08:52:00 GMT";
 
-constexpr std::chrono::milliseconds kMaxLockPause{200};
+constexpr std::chrono::milliseconds kMaxLockPause{50};
 
 // Client-caused warnings (bad ids, stuck locks) at most once per
 // kLogEvery per process, saying how many were left out.
@@ -53,6 +56,7 @@ class RateLimit {
 
 RateLimit g_invalid_id_log;
 RateLimit g_lock_log;
+RateLimit g_waiters_log;
 
 std::string suppressed_note(std::int64_t suppressed) {
   return suppressed > 0 ? " (" + std::to_string(suppressed) + " more since the last report)" : "";
@@ -90,43 +94,126 @@ std::optional<std::string> Session::id_from_request(std::string_view cookie_head
 }
 
 // As pecl-memcache PS_READ_FUNC: try, then sleep 5 ms, 10 ms, ..., but at
-// most kMaxLockPause (pecl: 1 s) so a queue of waiters on one busy session
-// is not paced by their sleeps; the keys and values are the same.
-// between attempts, for at most lock_wait in all.
+// most kMaxLockPause (pecl: 1 s) between attempts, for at most lock_wait
+// in all. Requests of this child for the same session stand in line
+// (LockLine): only the first polls memcached, the others sleep until it
+// has had its turn. A request that has to wait counts against
+// session.lock_waiters; past it, it waits only while the lock changes
+// hands (LockWait).
 StoreResult Session::acquire_lock() {
   if (!settings_.lock || locked_) return StoreResult::ok;
   const std::string lock_key = this->lock_key();
-  const auto deadline = std::chrono::steady_clock::now() + settings_.lock_wait;
+  LockWait wait(settings_.lock_wait, settings_.lock_waiters);
+  OrphanLocks::of_process().drain(store_);
+  auto line = std::make_unique<LockLine>(&store_, lock_key);
+  while (!line->first()) {
+    const auto now = std::chrono::steady_clock::now();
+    const auto deadline = wait.deadline();
+    if (now >= deadline) {
+      if (wait.counted()) return gave_up(0);
+      // Past the bound: wait on only while the line moves.
+      if (line->still_for() >= LockWait::kOverBound || now >= wait.full_deadline())
+        return too_many_waiters();
+    }
+    if (line->wait_first(wait.counted()
+                             ? deadline
+                             : std::min(wait.full_deadline(), now + std::chrono::milliseconds(50))))
+      break;
+  }
+  const StoreResult got = poll_lock(lock_key, wait);
+  if (got == StoreResult::ok) line_ = std::move(line);
+  return got;
+}
+
+// First in this child's line: polls memcached until the lock is ours.
+StoreResult Session::poll_lock(const std::string& lock_key, LockWait& wait) {
+  lock_token_ = new_lock_token();
+  LockLedger* ledger = lock_ledger();
+  // Written down before the add goes out: if this child dies holding the
+  // lock, the master finds it there and releases it.
+  ledger_entry_ = ledger ? ledger->taken(lock_key, lock_token_) : -1;
   auto pause = std::chrono::milliseconds(5);
+  std::string holder;  // the lock's value, while past the bound
+  auto holder_since = std::chrono::steady_clock::now();
   for (int attempt = 1;; ++attempt) {
-    const StoreResult got = store_.try_lock(lock_key, settings_.lock_expire);
+    const StoreResult got = store_.try_lock(lock_key, settings_.lock_expire, lock_token_);
     if (got == StoreResult::ok) {
       locked_ = true;
+      locked_at_ = std::chrono::steady_clock::now();
       return got;
     }
-    if (got != StoreResult::busy) return StoreResult::unavailable;
-    const auto now = std::chrono::steady_clock::now();
+    if (got != StoreResult::busy) {
+      // No answer: the add may still be executed when memcached resumes.
+      OrphanLocks::of_process().suspect(store_, lock_key, lock_token_);
+      forget_lock();
+      return StoreResult::unavailable;
+    }
+    auto deadline = wait.deadline();
+    auto now = std::chrono::steady_clock::now();
+    if (!wait.counted()) {
+      // Past the bound: wait on while the lock changes hands.
+      std::string held;
+      store_.read(lock_key, held);
+      if (held != holder) {
+        holder = held;
+        holder_since = now;
+      }
+      if (now - holder_since < LockWait::kOverBound)
+        deadline = std::min(wait.full_deadline(), std::max(deadline, now + pause));
+    }
     if ((settings_.lock_retries > 0 && attempt >= settings_.lock_retries) || now >= deadline) {
-      std::int64_t suppressed = 0;
-      if (g_lock_log.allow(suppressed))
-        spdlog::warn(
-            "session {}: gave up waiting for its lock after {} attempts (session.lock_wait = {} "
-            "ms, "
-            "session.lock_retries = {}); the page answers 503{}",
-            id_, attempt, settings_.lock_wait.count(), settings_.lock_retries,
-            suppressed_note(suppressed));
-      return StoreResult::busy;
+      forget_lock();
+      return wait.counted() ? gave_up(attempt) : too_many_waiters();
     }
     std::this_thread::sleep_for(
         std::min<std::chrono::steady_clock::duration>(pause, deadline - now));
     pause = std::min(pause * 2, kMaxLockPause);
+    OrphanLocks::of_process().drain(store_);
   }
+}
+
+StoreResult Session::gave_up(int attempts) const {
+  std::int64_t suppressed = 0;
+  if (g_lock_log.allow(suppressed))
+    spdlog::warn(
+        "session {}: gave up waiting for its lock after {} attempts (session.lock_wait = {} ms, "
+        "session.lock_retries = {}); the page answers 503{}",
+        id_, attempts, settings_.lock_wait.count(), settings_.lock_retries,
+        suppressed_note(suppressed));
+  return StoreResult::busy;
+}
+
+StoreResult Session::too_many_waiters() const {
+  std::int64_t suppressed = 0;
+  if (g_waiters_log.allow(suppressed))
+    spdlog::warn(
+        "session {}: {} requests of this child already wait for session locks "
+        "(session.lock_waiters = {}) and its lock did not change hands for {} ms; the page "
+        "answers 503{}",
+        id_, WaiterSlot::waiting(), settings_.lock_waiters, LockWait::kOverBound.count(),
+        suppressed_note(suppressed));
+  return StoreResult::busy;
+}
+
+// The ledger entry goes; the lock was not taken (or is released).
+void Session::forget_lock() {
+  if (ledger_entry_ >= 0)
+    if (LockLedger* ledger = lock_ledger()) ledger->released(ledger_entry_);
+  ledger_entry_ = -1;
 }
 
 void Session::release_lock() {
   if (!locked_) return;
   locked_ = false;
-  store_.unlock(lock_key(), settings_.lock_expire);
+  // Held for less than half its expiry, the key is still ours: one delete
+  // without an answer. Longer, it may have expired and been taken by
+  // someone else: delete it only if it still holds our token.
+  const bool verify = std::chrono::steady_clock::now() - locked_at_ >= settings_.lock_expire / 2;
+  const StoreResult released = store_.unlock(lock_key(), lock_token_, verify);
+  if (released == StoreResult::unavailable)
+    OrphanLocks::of_process().suspect(store_, lock_key(), lock_token_);
+  forget_lock();
+  line_.reset();  // the next request of this child in line polls now
 }
 
 void Session::use_fresh_id() {

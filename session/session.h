@@ -2,13 +2,16 @@
 // One request's session, as PHP's session_start() ... session_write_close()
 // (php-src ext/session/session.c), on any SessionStore, with the
 // serialize handler and locking of the settings.
+#include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "session/lock_line.h"
 #include "session/php_serialize.h"
 #include "session/php_value.h"
 #include "session/settings.h"
@@ -71,8 +74,12 @@ class Session {
   std::string id_;
   bool started_ = false;
   bool cookie_needed_ = false;
-  bool undecodable_ = false;           // the stored value did not decode
-  bool locked_ = false;                // we hold lock_key()
+  bool undecodable_ = false;      // the stored value did not decode
+  bool locked_ = false;           // we hold lock_key()
+  std::uint64_t lock_token_ = 0;  // the lock's owner value (lock_token.h)
+  int ledger_entry_ = -1;         // where the scoreboard records it
+  std::chrono::steady_clock::time_point locked_at_;
+  std::unique_ptr<LockLine> line_;     // our place in this child's line for the lock
   std::optional<std::string> stored_;  // what start() read, for lazy_write
   PhpArray vars_;
 
@@ -82,8 +89,12 @@ class Session {
   std::optional<std::string> id_from_request(std::string_view cookie_header,
                                              std::string_view query_string) const;
   StoreResult acquire_lock();
+  StoreResult poll_lock(const std::string& lock_key, LockWait& wait);
   StoreResult save();
   void release_lock();
+  void forget_lock();
+  StoreResult gave_up(int attempts) const;
+  StoreResult too_many_waiters() const;
 };
 
 }  // namespace cppfpm::session

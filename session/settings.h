@@ -32,7 +32,7 @@ struct Settings {
   std::string key_prefix;
   // pecl-memcache's locking: `<key>.lock` added (flags 768, value 1) while
   // a request holds the session (session.lock), deleted after, expiring after lock_expire if the
-  // holder dies (memcache.lock_timeout, 15 s); a waiter backs off from 5 ms to 200 ms for at most
+  // holder dies (memcache.lock_timeout, 15 s); a waiter backs off from 5 ms to 50 ms for at most
   // lock_wait (pecl: 2 * lock_timeout) or lock_retries attempts (0: no count limit), then the page
   // answers 503.
   bool lock = true;
@@ -42,6 +42,15 @@ struct Settings {
   std::chrono::seconds lock_expire{15};
   std::chrono::milliseconds lock_wait{30000};
   int lock_retries = 0;
+  // How many requests of one child may wait for session locks for up to
+  // lock_wait at once; the others wait only while the lock they want
+  // changes hands, and get 503 with Retry-After once it has not for 1 s
+  // (a stuck session must not take every worker thread; a hot one, whose
+  // holders take milliseconds, is still served). 0: half of
+  // pm.threads_per_child, at least 1 (resolved by the child); -1: no
+  // bound. Requests for one session in one child wait in arrival order and
+  // only the first polls memcached (session/lock_line.h).
+  int lock_waiters = 0;
   // Bound on each memcached call (connect, send, receive).
   std::chrono::milliseconds memcached_timeout{1000};
   // Extra copies of each session on the next servers of save_path.

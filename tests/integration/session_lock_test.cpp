@@ -1,7 +1,7 @@
 // Session locking on a real memcached, with pecl-memcache's keys: parallel
 // requests on one session serialize (a counter incremented N times in
-// parallel ends at N), the lock is `<id>.lock` (flags 768, "1" while held,
-// gone after), a lock whose holder died expires, and a lock held too long
+// parallel ends at N), the lock is `<id>.lock` (flags 768, the owner's
+// integer token while held, gone after), a lock whose holder died expires, and a lock held too long
 // gives a 503 after session.lock_wait.
 #include <catch2/catch.hpp>
 
@@ -61,10 +61,14 @@ TEST_CASE("session lock: 24 parallel increments of one session end at 24",
   const std::string lock_key = start.id + ".lock";
   CHECK_FALSE(memcached_get(stack.memcached.port(), lock_key));
   {
-    // pecl-memcache's lock while a request holds the session: the integer 1.
+    // pecl-memcache's lock key while a request holds the session: an
+    // integer (PHP's type flags), the owner's token (session/lock_token.h).
     std::thread slow([&] { counter(port, cookie, "ms=1500"); });
     std::this_thread::sleep_for(500ms);
-    CHECK(memcached_get(stack.memcached.port(), lock_key) == std::optional<std::string>("1"));
+    const auto value = memcached_get(stack.memcached.port(), lock_key);
+    REQUIRE(value);
+    CHECK(value->size() == 19);
+    CHECK(value->find_first_not_of("0123456789") == std::string::npos);
     CHECK(memcached_flags(stack.memcached.port(), lock_key) == std::optional<std::uint32_t>(768));
     slow.join();
     CHECK_FALSE(memcached_get(stack.memcached.port(), lock_key));
@@ -126,8 +130,7 @@ TEST_CASE("session lock: a dead holder's lock expires and a live one gives 503 a
   CHECK(took >= 1s);
   CHECK(took < 4s);
 
-  // A lock value that is not a number (memcached refuses to incr it) is a
-  // held lock too, not an outage.
+  // A lock value that is not a number is a held lock too, not an outage.
   REQUIRE(memcached_set(stack.memcached.port(), start.id + ".lock", "not a number", 2));
   auto odd = counter(port, cookie);
   INFO(odd.stdout_data);
@@ -142,6 +145,7 @@ TEST_CASE("session lock: a dead holder's lock expires and a live one gives 503 a
   took = std::chrono::steady_clock::now() - t0;
   INFO(busy.stdout_data);
   CHECK(busy.status == 503);
+  CHECK(busy.header("Retry-After") == std::optional<std::string>("1"));
   CHECK(took >= 3500ms);
   CHECK(took < 6s);
   CHECK(memcached_get(stack.memcached.port(), start.id + ".lock") !=

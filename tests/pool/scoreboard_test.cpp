@@ -70,3 +70,29 @@ TEST_CASE("scoreboard: counters written by a forked child are seen by the parent
   CHECK(board.counts().active == 1);
   CHECK(std::string(board.thread(slot, 0).script) == "/z");
 }
+
+TEST_CASE("scoreboard: a child's session locks are recorded for the master", "[pool][scoreboard]") {
+  Scoreboard board(2, 3);
+  int slot = board.claim(100, 1);
+  REQUIRE(slot >= 0);
+  const std::uint64_t token = std::uint64_t{1} << 62;
+  int a = board.lock_taken(slot, "aaaa.lock", token);
+  int b = board.lock_taken(slot, "bbbb.lock", token + (std::uint64_t{1} << 32));
+  int c = board.lock_taken(slot, "cccc.lock", token + (std::uint64_t{2} << 32));
+  CHECK(a >= 0);
+  CHECK(b >= 0);
+  CHECK(c >= 0);
+  CHECK(board.lock_taken(slot, "dddd.lock", token) == -1);  // one per thread
+  CHECK(board.lock_taken(slot, std::string(300, 'k'), token) == -1);
+  board.lock_released(slot, b);
+  auto held = board.held_locks(slot);
+  REQUIRE(held.size() == 2);
+  CHECK(held[0].key == "aaaa.lock");
+  CHECK(held[0].token == token);
+  CHECK(held[1].key == "cccc.lock");
+  // The other child's entries are its own; a slot claimed again starts empty.
+  CHECK(board.held_locks(1 - slot).empty());
+  board.release(slot);
+  slot = board.claim(101, 2);
+  CHECK(board.held_locks(slot).empty());
+}

@@ -7,6 +7,7 @@
 
 #include "pool/config.h"
 #include "server/memcached/expiry.h"
+#include "session/lock_token.h"
 #include "session/memcached_store.h"
 #include "session/memory_store.h"
 #include "session/session.h"
@@ -61,6 +62,7 @@ TEST_CASE("session settings: defaults are PHP's and pecl-memcache's", "[session]
   CHECK(s.lock_expire == 15s);
   CHECK(s.lock_wait == 30s);
   CHECK(s.lock_retries == 0);
+  CHECK(s.lock_waiters == 0);  // half of pm.threads_per_child, resolved by the child
   CHECK(s.memcached_timeout == 1000ms);
   CHECK(s.replicas == 0);
   CHECK(s.compress_threshold == 20000);  // pecl-memcache's memcache.compress_threshold
@@ -86,8 +88,8 @@ TEST_CASE("session settings: every key in every spelling", "[session][config]") 
         " = 30\n" + key("serialize_handler") + " = php_serialize\n" + key("key_prefix") +
         " = memc.sess.key.\n" + key("lock") + " = 0\n" + key("lock_key_style") + " = memcached\n" +
         key("lock_expire") + " = 20\n" + key("lock_wait") + " = 2500ms\n" + key("lock_retries") +
-        " = 7\n" + key("memcached_timeout") + " = 250ms\n" + key("replicas") + " = 2\n" +
-        key("compress_threshold") + " = 0\n");
+        " = 7\n" + key("lock_waiters") + " = 3\n" + key("memcached_timeout") + " = 250ms\n" +
+        key("replicas") + " = 2\n" + key("compress_threshold") + " = 0\n");
     CHECK(s.name == "SID");
     CHECK(s.gc_maxlifetime == 3456000s);  // 40 days
     CHECK(s.sid_length == 48);
@@ -111,6 +113,7 @@ TEST_CASE("session settings: every key in every spelling", "[session][config]") 
     CHECK(s.lock_expire == 20s);
     CHECK(s.lock_wait == 2500ms);
     CHECK(s.lock_retries == 7);
+    CHECK(s.lock_waiters == 3);
     CHECK(s.memcached_timeout == 250ms);
     CHECK(s.replicas == 2);
     CHECK(s.compress_threshold == 0);
@@ -156,6 +159,7 @@ TEST_CASE("session settings: bad values are errors naming the line", "[session][
   CHECK_THAT(load_error("session.lock_expire = 0\n"), Catch::Contains("more than 0"));
   CHECK_THAT(load_error("session.replicas = 17\n"), Catch::Contains("at most 16"));
   CHECK_THAT(load_error("session.lock_retries = -1\n"), Catch::Contains("negative"));
+  CHECK_THAT(load_error("session.lock_waiters = -2\n"), Catch::Contains("at least -1"));
   CHECK_THAT(load_error("session.compress_threshold = -5\n"), Catch::Contains("pool.conf:2"));
   CHECK_THAT(load_error("php_flag[session.lock] = perhaps\n"), Catch::Contains("boolean"));
   CHECK_THAT(load_error("session.cache_expire = soon\n"), Catch::Contains("pool.conf:2"));
@@ -183,7 +187,7 @@ TEST_CASE("session settings: key_prefix names the stored key and the lock", "[se
   CHECK(s.store_key() == "memc.sess.key." + s.id());
   std::string lock;
   REQUIRE(store.read(s.store_key() + ".lock", lock) == StoreResult::ok);
-  CHECK(lock == "1");
+  CHECK(lock.size() == 19);  // the owner's token (session/lock_token.h)
   s.vars().set("a", session::PhpValue(1));
   REQUIRE(s.commit() == StoreResult::ok);
   std::string stored;
@@ -277,9 +281,10 @@ TEST_CASE("session settings: lock_key_style memcached locks as php-memcached doe
   CHECK(s.lock_key() == "memc.sess.key.lock." + s.id());
   std::string lock;
   REQUIRE(store.read("memc.sess.key.lock." + s.id(), lock) == StoreResult::ok);
-  CHECK(lock == "1");
+  CHECK(lock.size() == 19);  // the owner's token (session/lock_token.h)
   // php-memcached adds "1" under the same key: it finds the lock taken.
-  CHECK(store.try_lock("memc.sess.key.lock." + s.id(), 15s) == StoreResult::busy);
+  CHECK(store.try_lock("memc.sess.key.lock." + s.id(), 15s, cppfpm::session::new_lock_token()) ==
+        StoreResult::busy);
   REQUIRE(s.commit() == StoreResult::ok);
   CHECK(store.read("memc.sess.key.lock." + s.id(), lock) == StoreResult::not_found);
 }

@@ -1,6 +1,7 @@
 #include "support/cppfpm.h"
 
 #include <chrono>
+#include <cstdlib>
 #include <thread>
 
 #include <stdexcept>
@@ -57,6 +58,15 @@ void set_key(ConfigKeys& keys, const std::string& key, const std::string& value)
   keys.emplace_back(key, value);
 }
 
+// CPPFPM_TEST_BINARY runs the suites against another build (before/after
+// figures of a change); CPPFPM_BINARY, this tree's, otherwise.
+namespace {
+std::string cppfpm_binary() {
+  const char* other = std::getenv("CPPFPM_TEST_BINARY");
+  return other && *other ? other : CPPFPM_BINARY;
+}
+}  // namespace
+
 Cppfpm::Cppfpm(const std::filesystem::path& dir, ConfigKeys pool, ConfigKeys global)
     : config_(dir / "cppfpm.conf"), port_(port_of(pool)) {
   std::filesystem::create_directories(dir);
@@ -64,7 +74,7 @@ Cppfpm::Cppfpm(const std::filesystem::path& dir, ConfigKeys pool, ConfigKeys glo
   ProcessOptions options;
   options.env = {{"CPPFPM_TEST_PAGES", "1"}};  // /__test/sleep?ms=N
   process_ = std::make_unique<Process>(
-      std::vector<std::string>{CPPFPM_BINARY, "-R", "-F", "-y", config_.string()},
+      std::vector<std::string>{cppfpm_binary(), "-R", "-F", "-y", config_.string()},
       dir / "cppfpm.log", options);
   if (!process_->wait_for_port(port_, 10s)) {
     auto status = process_->exit_status();

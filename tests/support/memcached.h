@@ -26,6 +26,7 @@ class Memcached {
   // PHP's session.save_path form: "tcp://127.0.0.1:PORT".
   std::string save_path() const;
   bool running() { return process_ && process_->running(); }
+  pid_t pid() const { return process_ ? process_->pid() : -1; }
   void stop();     // SIGTERM and wait
   void kill();     // SIGKILL: a crash
   void restart();  // starts again on the same port, empty

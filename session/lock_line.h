@@ -1,0 +1,81 @@
+#pragma once
+// Requests of one process (a child) that want the same session lock stand
+// in one line, in arrival order: the first polls memcached (or holds the
+// lock), the others sleep on a condition until their turn, so memcached
+// sees one poller per session per child, not one per waiting request.
+// Across processes the memcached lock itself decides, as with PHP.
+//
+// WaiterSlot bounds how many requests of the process may wait for session
+// locks at once (session.lock_waiters), so waiting for a busy session never
+// takes every worker thread: past the bound a request is answered at once.
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace cppfpm::session {
+
+class LockLine {
+ public:
+  // Joins the line for `lock_key` of `store` (any address naming the store).
+  LockLine(const void* store, std::string_view lock_key);
+  ~LockLine();  // leaves the line; the next in line is woken
+  LockLine(const LockLine&) = delete;
+  LockLine& operator=(const LockLine&) = delete;
+
+  bool first() const;
+  // How long the line has had the same first request (the time since it
+  // last moved).
+  std::chrono::steady_clock::duration still_for() const;
+  // Sleeps until this ticket is first in line; false at `deadline`.
+  bool wait_first(std::chrono::steady_clock::time_point deadline);
+
+  // Requests waiting in every line of the process (tests, status).
+  static int waiting_total();
+
+ private:
+  std::string name_;
+  std::uint64_t ticket_;
+};
+
+class WaiterSlot {
+ public:
+  WaiterSlot() = default;
+  ~WaiterSlot();
+  WaiterSlot(const WaiterSlot&) = delete;
+  WaiterSlot& operator=(const WaiterSlot&) = delete;
+  // Counts this request as waiting if fewer than `limit` already do
+  // (limit <= 0: no bound); false when the bound is reached.
+  bool enter(int limit);
+  bool entered() const { return entered_; }
+  // Requests of this process waiting for a session lock now.
+  static int waiting();
+
+ private:
+  bool entered_ = false;
+};
+
+// How long one request may wait for a session lock: session.lock_wait
+// while it counts as one of the process's `limit` waiters; past the bound
+// (every waiter slot taken) it is answered busy once the lock it waits for
+// has not changed hands for kOverBound (and it has waited that long), so
+// waiters past the bound give their thread back quickly when a lock is
+// stuck, while a hot session whose holders each take a few milliseconds
+// still serves them all.
+class LockWait {
+ public:
+  static constexpr std::chrono::milliseconds kOverBound{1000};
+  LockWait(std::chrono::milliseconds wait, int limit);
+  // The deadline now, trying again to count as a waiter while it does not.
+  std::chrono::steady_clock::time_point deadline();
+  bool counted() const { return slot_.entered(); }
+  std::chrono::steady_clock::time_point full_deadline() const { return full_; }
+
+ private:
+  std::chrono::steady_clock::time_point full_;
+  std::chrono::steady_clock::time_point over_bound_;
+  int limit_;
+  WaiterSlot slot_;
+};
+
+}  // namespace cppfpm::session
