@@ -81,6 +81,11 @@ struct PoolConfig {
   bool clear_env = true;
 
   int threads_per_child = 8;  // pm.threads_per_child
+  // pm.queue_per_child: request heads a child at pm.max_children takes
+  // beyond its free threads, to wait FIFO for the next one (-1: as many as
+  // pm.threads_per_child; 0: none, the backlog holds them).
+  int queue_per_child = -1;
+  int effective_queue_per_child() const;
 
   std::string session_save_handler = "memcached";  // "memcached" or "memory"
   std::string session_save_path = "tcp://127.0.0.1:11211";

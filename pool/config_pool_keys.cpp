@@ -102,6 +102,7 @@ const std::map<std::string, Setter<PoolConfig>, std::less<>>& pool_keys() {
       {"pm.status_path", uri_path<&PoolConfig::pm_status_path>},
       {"pm.status_listen", set_status_listen},
       {"pm.threads_per_child", integer<&PoolConfig::threads_per_child, 1, 1024>},
+      {"pm.queue_per_child", integer<&PoolConfig::queue_per_child, 0, kMax>},
       {"pm.max_pending_heads", integer<&PoolConfig::pm_max_pending_heads, 0, kMax>},
       {"request_head_first_byte_timeout", duration<&PoolConfig::request_head_first_byte_timeout>},
       {"ping.path", uri_path<&PoolConfig::ping_path>},

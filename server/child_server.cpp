@@ -36,13 +36,17 @@ ChildServer::ChildServer(const pool::PoolConfig& pool, int listen_fd, const pool
       access_log_(pool.access_log, pool.access_format),
       signals_(std::move(signals)),
       admission_(
-          AdmissionRules{.threads = pool.threads_per_child, .max_requests = pool.pm_max_requests},
+          AdmissionRules{.threads = pool.threads_per_child,
+                         .queue = pool.effective_queue_per_child(),
+                         .max_requests = pool.pm_max_requests},
           // Overflow only once the pm can add no child that would take it.
           [this] { return !id_.board || id_.board->counts().total >= pool_.pm_max_children; },
           [this](int waiting) {
             if (id_.board)
               id_.board->child(id_.slot).waiting.store(waiting, std::memory_order_relaxed);
-          }),
+          },
+          // Queue only when no other child could serve sooner.
+          [this] { return pool_saturated(); }),
       loop_(listen_fd, ClientFilter(pool.listen_allowed_clients), loop_options(pool), admission_,
             *this),
       workers_(pool.threads_per_child,
@@ -66,6 +70,21 @@ int ChildServer::run() {
   if (id_.board) id_.board->child(id_.slot).state = static_cast<int>(pool::ChildState::finishing);
   workers_.stop();
   return 0;
+}
+
+bool ChildServer::pool_saturated() const {
+  if (!id_.board) return true;
+  pool::Scoreboard& board = *id_.board;
+  int total = 0;
+  for (int i = 0; i < board.capacity(); ++i) {
+    pool::ChildSlot& child = board.child(i);
+    int state = child.state.load(std::memory_order_relaxed);
+    if (state == static_cast<int>(pool::ChildState::free)) continue;
+    ++total;
+    if (i == id_.slot || state == static_cast<int>(pool::ChildState::finishing)) continue;
+    if (child.busy_threads.load(std::memory_order_relaxed) < board.threads()) return false;
+  }
+  return total >= pool_.pm_max_children;
 }
 
 void ChildServer::dispatch(Connection* c) {

@@ -46,6 +46,8 @@ class ChildServer final : public LoopHost {
   // meanwhile (request_terminate_timeout).
   bool exchange(Connection* connection, int index, const RequestHandler& handler);
   void read_signals();
+  // At pm.max_children, and every other child's threads busy (scoreboard).
+  bool pool_saturated() const;
 
   const pool::PoolConfig& pool_;
   const pool::ChildIdentity id_;
