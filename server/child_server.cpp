@@ -144,7 +144,11 @@ bool ChildServer::exchange(Connection* c, int index, const RequestHandler& handl
     slot->slow_logged = false;
     slot->started_us = start;
   }
-  AfterExchange after = serve_fcgi_request(c->fd.get(), observed, ExchangeLimits{}, started);
+  // Stopping: a kept connection closes with its answer (on worker threads
+  // only; the loop thread must not linger on a close, rearm() closes it).
+  auto last_answer = [this, slot] { return slot && loop_.stopping(); };
+  AfterExchange after =
+      serve_fcgi_request(c->fd.get(), observed, ExchangeLimits{}, started, last_answer);
   c->requests.fetch_add(1);
   bool abandoned = slot && WorkerPool::current_thread_abandoned();
   if (slot && !abandoned) {
