@@ -1,9 +1,11 @@
 #include "server/child_server.h"
 
+#include <fcntl.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
 #include <csignal>
+#include <cstdio>
 
 #include <spdlog/spdlog.h>
 
@@ -106,6 +108,34 @@ void ChildServer::accepted() {
 
 void ChildServer::tick() {
   watchdog_.check();
+  check_memory();
+}
+
+namespace {
+
+// Resident bytes of this process (/proc/self/statm: pages), 0 if unknown.
+std::uint64_t resident_bytes() {
+  Fd fd(::open("/proc/self/statm", O_RDONLY | O_CLOEXEC));
+  char text[128];
+  ssize_t n = fd ? ::read(fd.get(), text, sizeof(text) - 1) : -1;
+  if (n <= 0) return 0;
+  text[n] = 0;
+  unsigned long long size = 0, resident = 0;
+  if (std::sscanf(text, "%llu %llu", &size, &resident) != 2) return 0;
+  return resident * static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+}
+
+}  // namespace
+
+void ChildServer::check_memory() {
+  if (pool_.pm_max_memory == 0 || recycling_for_memory_) return;
+  std::uint64_t rss = resident_bytes();
+  if (rss <= pool_.pm_max_memory) return;
+  recycling_for_memory_ = true;
+  spdlog::info(
+      "child {} uses {} KiB, over pm.max_memory ({} KiB): finishing its requests and exiting",
+      ::getpid(), rss / 1024, pool_.pm_max_memory / 1024);
+  loop_.stop_gracefully();
 }
 
 void ChildServer::readable(int fd) {

@@ -48,6 +48,8 @@ class ChildServer final : public LoopHost {
   void read_signals();
   // At pm.max_children, and every other child's threads busy (scoreboard).
   bool pool_saturated() const;
+  // pm.max_memory: past it, the child finishes its requests and exits.
+  void check_memory();
 
   const pool::PoolConfig& pool_;
   const pool::ChildIdentity id_;
@@ -60,6 +62,7 @@ class ChildServer final : public LoopHost {
   EventLoop loop_;
   WorkerPool workers_;
   Watchdog watchdog_;
+  bool recycling_for_memory_ = false;
 };
 
 }  // namespace cppfpm::server
