@@ -43,6 +43,10 @@ std::string Diagnostic::str() const {
   return file + ":" + std::to_string(line) + ": " + message;
 }
 
+int PoolConfig::effective_queue_per_child() const {
+  return queue_per_child >= 0 ? queue_per_child : threads_per_child;
+}
+
 int PoolConfig::effective_sql_pool_size() const {
   return sql_pool_size > 0 ? sql_pool_size : threads_per_child;
 }

@@ -3,6 +3,7 @@
 // a [global] section and one section per pool, `include=` with globs,
 // `$pool` and `${ENV}` substitution. See DESIGN.md "Config file".
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -81,6 +82,14 @@ struct PoolConfig {
   bool clear_env = true;
 
   int threads_per_child = 8;  // pm.threads_per_child
+  // pm.queue_per_child: request heads a child at pm.max_children takes
+  // beyond its free threads, to wait FIFO for the next one (-1: as many as
+  // pm.threads_per_child; 0: none, the backlog holds them).
+  int queue_per_child = -1;
+  int effective_queue_per_child() const;
+  // pm.max_memory: a child whose resident memory passes it finishes its
+  // requests and exits, and the pm starts another (0: no limit).
+  std::uint64_t pm_max_memory = 0;
 
   std::string session_save_handler = "memcached";  // "memcached" or "memory"
   std::string session_save_path = "tcp://127.0.0.1:11211";

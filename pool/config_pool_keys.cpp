@@ -73,6 +73,13 @@ std::string set_pm(PoolConfig& pool, const std::string& value) {
   return {};
 }
 
+std::string set_max_memory(PoolConfig& pool, const std::string& value) {
+  Parsed<std::uint64_t> size = parse_size(value);
+  if (!size.ok()) return size.error;
+  pool.pm_max_memory = size.value;
+  return {};
+}
+
 template <auto Field>
 std::string uri_path(PoolConfig& pool, const std::string& value) {
   if (value.size() < 2 || value.front() != '/') return "must be a path starting with '/'";
@@ -102,6 +109,8 @@ const std::map<std::string, Setter<PoolConfig>, std::less<>>& pool_keys() {
       {"pm.status_path", uri_path<&PoolConfig::pm_status_path>},
       {"pm.status_listen", set_status_listen},
       {"pm.threads_per_child", integer<&PoolConfig::threads_per_child, 1, 1024>},
+      {"pm.max_memory", set_max_memory},
+      {"pm.queue_per_child", integer<&PoolConfig::queue_per_child, 0, kMax>},
       {"pm.max_pending_heads", integer<&PoolConfig::pm_max_pending_heads, 0, kMax>},
       {"request_head_first_byte_timeout", duration<&PoolConfig::request_head_first_byte_timeout>},
       {"ping.path", uri_path<&PoolConfig::ping_path>},

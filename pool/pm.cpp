@@ -55,6 +55,12 @@ void ProcessManager::on_child_exit(pid_t pid) {
 void ProcessManager::tick() {
   if (config().pm == PmMode::dynamic) dynamic_tick();
   if (config().pm == PmMode::ondemand) ondemand_tick();
+  // Heads queued in saturated children (pm.queue_per_child) are pressure
+  // the listening socket no longer shows: the scoreboard's waiting count.
+  if (config().pm != PmMode::static_ &&
+      static_cast<int>(children_.count()) >= config().pm_max_children &&
+      children_.board().waiting() > 0)
+    reached_max_children();
 }
 
 // php-fpm's idle-server maintenance: keep idle children between

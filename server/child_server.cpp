@@ -1,9 +1,11 @@
 #include "server/child_server.h"
 
+#include <fcntl.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
 #include <csignal>
+#include <cstdio>
 
 #include <spdlog/spdlog.h>
 
@@ -36,13 +38,17 @@ ChildServer::ChildServer(const pool::PoolConfig& pool, int listen_fd, const pool
       access_log_(pool.access_log, pool.access_format),
       signals_(std::move(signals)),
       admission_(
-          AdmissionRules{.threads = pool.threads_per_child, .max_requests = pool.pm_max_requests},
+          AdmissionRules{.threads = pool.threads_per_child,
+                         .queue = pool.effective_queue_per_child(),
+                         .max_requests = pool.pm_max_requests},
           // Overflow only once the pm can add no child that would take it.
           [this] { return !id_.board || id_.board->counts().total >= pool_.pm_max_children; },
           [this](int waiting) {
             if (id_.board)
               id_.board->child(id_.slot).waiting.store(waiting, std::memory_order_relaxed);
-          }),
+          },
+          // Queue only when no other child could serve sooner.
+          [this] { return pool_saturated(); }),
       loop_(listen_fd, ClientFilter(pool.listen_allowed_clients), loop_options(pool), admission_,
             *this),
       workers_(pool.threads_per_child,
@@ -68,6 +74,21 @@ int ChildServer::run() {
   return 0;
 }
 
+bool ChildServer::pool_saturated() const {
+  if (!id_.board) return true;
+  pool::Scoreboard& board = *id_.board;
+  int total = 0;
+  for (int i = 0; i < board.capacity(); ++i) {
+    pool::ChildSlot& child = board.child(i);
+    int state = child.state.load(std::memory_order_relaxed);
+    if (state == static_cast<int>(pool::ChildState::free)) continue;
+    ++total;
+    if (i == id_.slot || state == static_cast<int>(pool::ChildState::finishing)) continue;
+    if (child.busy_threads.load(std::memory_order_relaxed) < board.threads()) return false;
+  }
+  return total >= pool_.pm_max_children;
+}
+
 void ChildServer::dispatch(Connection* c) {
   workers_.submit(c);
 }
@@ -87,6 +108,34 @@ void ChildServer::accepted() {
 
 void ChildServer::tick() {
   watchdog_.check();
+  check_memory();
+}
+
+namespace {
+
+// Resident bytes of this process (/proc/self/statm: pages), 0 if unknown.
+std::uint64_t resident_bytes() {
+  Fd fd(::open("/proc/self/statm", O_RDONLY | O_CLOEXEC));
+  char text[128];
+  ssize_t n = fd ? ::read(fd.get(), text, sizeof(text) - 1) : -1;
+  if (n <= 0) return 0;
+  text[n] = 0;
+  unsigned long long size = 0, resident = 0;
+  if (std::sscanf(text, "%llu %llu", &size, &resident) != 2) return 0;
+  return resident * static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+}
+
+}  // namespace
+
+void ChildServer::check_memory() {
+  if (pool_.pm_max_memory == 0 || recycling_for_memory_) return;
+  std::uint64_t rss = resident_bytes();
+  if (rss <= pool_.pm_max_memory) return;
+  recycling_for_memory_ = true;
+  spdlog::info(
+      "child {} uses {} KiB, over pm.max_memory ({} KiB): finishing its requests and exiting",
+      ::getpid(), rss / 1024, pool_.pm_max_memory / 1024);
+  loop_.stop_gracefully();
 }
 
 void ChildServer::readable(int fd) {
@@ -125,7 +174,11 @@ bool ChildServer::exchange(Connection* c, int index, const RequestHandler& handl
     slot->slow_logged = false;
     slot->started_us = start;
   }
-  AfterExchange after = serve_fcgi_request(c->fd.get(), observed, ExchangeLimits{}, started);
+  // Stopping: a kept connection closes with its answer (on worker threads
+  // only; the loop thread must not linger on a close, rearm() closes it).
+  auto last_answer = [this, slot] { return slot && loop_.stopping(); };
+  AfterExchange after =
+      serve_fcgi_request(c->fd.get(), observed, ExchangeLimits{}, started, last_answer);
   c->requests.fetch_add(1);
   bool abandoned = slot && WorkerPool::current_thread_abandoned();
   if (slot && !abandoned) {

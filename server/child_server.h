@@ -46,6 +46,10 @@ class ChildServer final : public LoopHost {
   // meanwhile (request_terminate_timeout).
   bool exchange(Connection* connection, int index, const RequestHandler& handler);
   void read_signals();
+  // At pm.max_children, and every other child's threads busy (scoreboard).
+  bool pool_saturated() const;
+  // pm.max_memory: past it, the child finishes its requests and exits.
+  void check_memory();
 
   const pool::PoolConfig& pool_;
   const pool::ChildIdentity id_;
@@ -58,6 +62,7 @@ class ChildServer final : public LoopHost {
   EventLoop loop_;
   WorkerPool workers_;
   Watchdog watchdog_;
+  bool recycling_for_memory_ = false;
 };
 
 }  // namespace cppfpm::server

@@ -5,15 +5,21 @@
 namespace cppfpm::server {
 
 Admission::Admission(AdmissionRules rules, std::function<bool()> at_max_children,
-                     std::function<void(int)> report_waiting)
+                     std::function<void(int)> report_waiting, std::function<bool()> pool_saturated)
     : rules_(rules),
       at_max_children_(std::move(at_max_children)),
-      report_waiting_(std::move(report_waiting)) {}
+      report_waiting_(std::move(report_waiting)),
+      pool_saturated_(pool_saturated ? std::move(pool_saturated) : at_max_children_) {}
+
+int Admission::do_capacity() const {
+  if (rules_.queue <= 0 || (pool_saturated_ && !pool_saturated_())) return rules_.threads;
+  return rules_.threads + rules_.queue;
+}
 
 bool Admission::do_may_accept() const {
   long promised = in_flight_ + static_cast<long>(reservations_.size());
   if (rules_.max_requests > 0 && served_ + promised >= rules_.max_requests) return false;
-  return promised < rules_.threads || do_flooded();
+  return promised < rules_.threads || promised < do_capacity() || do_flooded();
 }
 
 // Reservations are held by connections whose head has not arrived, so the
@@ -23,12 +29,12 @@ bool Admission::do_flooded() const {
          unheard_ - static_cast<int>(reservations_.size()) >= rules_.flood_silent;
 }
 
-// Saturated and no reservation left (one at a time), no request waiting in
-// the queue already, requests left, and no child the pm could add.
+// Saturated and no reservation left (one at a time), the queue not past its
+// bound already, requests left, and no child the pm could add.
 bool Admission::do_overflow_allowed() const {
   if (do_may_accept() || !reservations_.empty()) return false;
   if (rules_.max_requests > 0 && served_ + in_flight_ >= rules_.max_requests) return false;
-  if (in_flight_ > rules_.threads) return false;
+  if (in_flight_ > rules_.threads + std::max(0, rules_.queue)) return false;
   return !at_max_children_ || at_max_children_();
 }
 
@@ -94,8 +100,11 @@ void Admission::accepted(AdmissionTicket& ticket, Kind kind, Time now) {
   if (kind == Kind::status_only) return;
   ticket.unheard_ = true;
   ++unheard_;
+  // Taken with every thread promised (overflow, or into the queue): it
+  // waits, as it would have in the backlog, until its head arrives.
+  bool queued = in_flight_ + static_cast<int>(reservations_.size()) >= rules_.threads;
   reservations_.push_back(Reservation{ticket.id_, now + rules_.reservation});
-  if (kind == Kind::overflow) {
+  if (kind == Kind::overflow || queued) {
     ticket.waiting_ = true;
     do_change_waiting(+1);
   }

@@ -8,6 +8,12 @@
 //   after connecting, so a silent or trickling client cannot hold a thread's
 //   place for long). Otherwise it waits in the kernel backlog, where another
 //   child, or the master's pm, sees it.
+// - Queue: once the pool has pm.max_children children (the pm can start
+//   none, so the backlog's pressure would only make the connection wait
+//   there) and no other child has a free thread, a child also accepts while it has fewer than
+//   threads + `queue` places promised: the heads wait FIFO in the child for its next free thread,
+//   counted as waiting. Small (pm.queue_per_child, by default the thread count), so a slow child
+//   holds few requests another could serve.
 // - Saturated, once the pool has pm.max_children children (the pm can start
 //   none that would take it) and the backlog has stayed non-empty for
 //   `overflow_delay`, one connection is taken anyway: a status or ping probe
@@ -37,6 +43,7 @@ namespace cppfpm::server {
 
 struct AdmissionRules {
   int threads = 1;        // pm.threads_per_child
+  int queue = 0;          // pm.queue_per_child: heads queued at pm.max_children
   long max_requests = 0;  // pm.max_requests, 0 for no limit
   std::chrono::milliseconds reservation{100};
   // Long enough that a child freeing a thread (or one the pm spawns) takes a
@@ -73,8 +80,11 @@ class Admission {
 
   // `at_max_children`: the pool has pm.max_children children. `report_waiting`
   // receives the waiting count after each change (the scoreboard's `waiting`).
+  // `pool_saturated`: at pm.max_children and no other child has a free
+  // thread, the condition for the queue (at_max_children when not given).
   Admission(AdmissionRules rules, std::function<bool()> at_max_children,
-            std::function<void(int)> report_waiting = {});
+            std::function<void(int)> report_waiting = {},
+            std::function<bool()> pool_saturated = {});
 
   // --- Asked by the loop thread.
   // A free thread nobody was promised, and requests left under pm.max_requests.
@@ -127,6 +137,8 @@ class Admission {
     Time until;
   };
   // do_: the caller holds mutex_.
+  // Places: threads, plus the queue once the pool is at pm.max_children.
+  int do_capacity() const;
   bool do_may_accept() const;
   bool do_overflow_allowed() const;
   bool do_flooded() const;
@@ -136,6 +148,7 @@ class Admission {
   const AdmissionRules rules_;
   std::function<bool()> at_max_children_;
   std::function<void(int)> report_waiting_;
+  std::function<bool()> pool_saturated_;
   mutable std::mutex mutex_;
   std::uint64_t next_id_ = 1;
   std::vector<Reservation> reservations_;

@@ -19,6 +19,8 @@ struct Connection {
   sockaddr_storage peer{};
   std::atomic<State> state{State::armed};
   std::chrono::steady_clock::time_point accepted_at{};
+  // When it last came back to the loop after an answer (rearm).
+  std::chrono::steady_clock::time_point idle_since{};
   // Loop thread only: part of a head is in, and the loop is woken by new
   // bytes (edge-triggered), not by the bytes it has already peeked at.
   bool edge_armed = false;

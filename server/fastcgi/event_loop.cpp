@@ -94,6 +94,8 @@ int EventLoop::next_timeout(TimePoint now, TimePoint last_tick) const {
   auto timeout =
       std::max(milliseconds(1), std::chrono::ceil<milliseconds>(kTick - (now - last_tick)));
   if (auto next = heads_.next_deadline(now)) timeout = std::min(timeout, *next);
+  // Stopping: kept connections are looked at again soon (worth_waiting_for).
+  if (graceful_) timeout = std::min(timeout, std::chrono::milliseconds(50));
   if (!graceful_) {
     if (auto next = admission_.next_check(now)) timeout = std::min(timeout, *next);
     if (backing_off(now))
@@ -142,6 +144,7 @@ void EventLoop::run() {
       host_.tick();
     }
     if (graceful_) {
+      if (!graceful_since_) graceful_since_ = now;
       std::lock_guard lock(mutex_);
       update_listening();
       close_idle_locked();
@@ -235,6 +238,7 @@ bool EventLoop::rearm(Connection* c) {
     return false;
   }
   c->state = Connection::State::armed;
+  c->idle_since = std::chrono::steady_clock::now();
   epoll_event ev{};
   ev.events = EPOLLIN | EPOLLONESHOT | EPOLLRDHUP;
   ev.data.ptr = c;

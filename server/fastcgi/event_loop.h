@@ -91,6 +91,8 @@ class EventLoop {
   void release(Connection* connection);
 
   bool stopped_now() const { return stop_now_.load(); }
+  // A graceful stop began: kept connections close after their next answer.
+  bool stopping() const { return graceful_.load() || stop_now_.load(); }
   std::size_t connection_count() const;
   std::uint64_t accepted() const { return accepted_.load(); }
 
@@ -165,6 +167,7 @@ class EventLoop {
   mutable std::mutex mutex_;  // guards connections_ and the stopping flags
   std::unordered_map<Connection*, std::unique_ptr<Connection>> connections_;
   std::atomic<bool> graceful_{false};
+  std::optional<TimePoint> graceful_since_;  // loop thread only
   std::atomic<bool> stop_now_{false};
   std::atomic<std::uint64_t> accepted_{0};
 };

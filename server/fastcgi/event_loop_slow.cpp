@@ -102,6 +102,13 @@ void EventLoop::enforce_head_rules(TimePoint now) {
 // first request, which nginx writes right after connecting. Half a head is
 // not waited for: it could hold the stop up to the head timeout, and nginx
 // retries an idempotent request on another upstream once it is closed.
+//
+// A kept connection with nothing in it is not closed at once: nginx may take
+// it from its cache and write a request at that very moment, and a POST that
+// meets the close is lost (nginx retries none). It is served once more and
+// closed right after that answer (rearm), whose FIN nginx sees before it
+// caches the connection again; one nginx leaves unused for kKeptIdle (it
+// has others at hand) is closed idle, and every one by kKeptDrain.
 bool EventLoop::worth_waiting_for(Connection* c, TimePoint now) {
   PeekedHead head = peek_head(c);
   switch (head.state) {
@@ -112,7 +119,11 @@ bool EventLoop::worth_waiting_for(Connection* c, TimePoint now) {
     case PeekedHead::State::nothing:
       break;
   }
-  return c->requests.load() == 0 && now - c->accepted_at < std::chrono::seconds(2);
+  if (c->requests.load() == 0) return now - c->accepted_at < std::chrono::seconds(2);
+  constexpr auto kKeptIdle = std::chrono::milliseconds(1000);
+  constexpr auto kKeptDrain = std::chrono::seconds(10);
+  bool draining = graceful_since_ && now - *graceful_since_ < kKeptDrain;
+  return draining && now - c->idle_since < kKeptIdle;
 }
 
 }  // namespace cppfpm::server

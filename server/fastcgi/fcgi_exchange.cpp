@@ -1,7 +1,13 @@
 #include "server/fastcgi/fcgi_exchange.h"
 
 #include <fcgiapp.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <exception>
 #include <string>
@@ -23,19 +29,56 @@ std::unordered_map<std::string, std::string> read_params(FCGX_Request& fcgi) {
   return params;
 }
 
-std::string read_body(FCGX_Request& fcgi, const ExchangeLimits& limits, bool& too_large) {
+// The body, at most limits.max_body_bytes of it: a CONTENT_LENGTH over the
+// limit is refused before a byte is read, and a body that goes past it is
+// not kept; the buffer is sized once from CONTENT_LENGTH, not grown by
+// doubling, so a request's peak is its body, not twice that.
+std::string read_body(FCGX_Request& fcgi, std::size_t declared, const ExchangeLimits& limits,
+                      bool& too_large) {
   std::string body;
+  if (declared > limits.max_body_bytes) {
+    too_large = true;
+    return body;
+  }
+  body.reserve(declared);
   char buf[16384];
   while (true) {
     int n = FCGX_GetStr(buf, sizeof(buf), fcgi.in);
     if (n <= 0) break;
     if (body.size() + static_cast<std::size_t>(n) > limits.max_body_bytes) {
       too_large = true;
-      break;
+      return std::string();
     }
     body.append(buf, static_cast<std::size_t>(n));
   }
   return body;
+}
+
+std::size_t content_length(const Request& request) {
+  auto value = request.param("CONTENT_LENGTH");
+  std::size_t n = 0;
+  for (char ch : value) {
+    if (ch < '0' || ch > '9') return 0;
+    if (n > (std::size_t{1} << 48)) return n;
+    n = n * 10 + static_cast<std::size_t>(ch - '0');
+  }
+  return n;
+}
+
+// Closes a connection whose body was not read to its end. A close with
+// unread bytes sends a reset, which can reach the peer before it reads the
+// answer; so the write side is shut first and what still arrives is read and
+// dropped for a moment (nginx's lingering close), with poll(), any fd number.
+void linger_close(int fd) {
+  ::shutdown(fd, SHUT_WR);
+  char sink[16384];
+  auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(500);
+  while (std::chrono::steady_clock::now() < until) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 100) <= 0) break;
+    if (::recv(fd, sink, sizeof(sink), MSG_DONTWAIT) <= 0) break;
+  }
+  ::close(fd);
 }
 
 }  // namespace
@@ -46,7 +89,8 @@ void init_fastcgi() {
 
 AfterExchange serve_fcgi_request(int fd, const RequestHandler& handler,
                                  const ExchangeLimits& limits,
-                                 const std::function<void(const Request&)>& on_params) {
+                                 const std::function<void(const Request&)>& on_params,
+                                 const std::function<bool()>& last_answer) {
   FCGX_Request fcgi;
   // No listening socket: the event loop accepts. libfcgi only serves `fd`.
   FCGX_InitRequest(&fcgi, -1, 0);
@@ -64,14 +108,15 @@ AfterExchange serve_fcgi_request(int fd, const RequestHandler& handler,
   Request request(read_params(fcgi), {});
   // The request counts as started from here, while its body still arrives.
   if (on_params) on_params(request);
-  request.set_body(read_body(fcgi, limits, too_large));
+  request.set_body(read_body(fcgi, content_length(request), limits, too_large));
   Response response;
   if (too_large) {
     spdlog::warn("request body of {} exceeds {} bytes: answered 413 and closed",
                  request.script_name(), limits.max_body_bytes);
     response.status = 413;
     response.body = "Request body too large.\n";
-    fcgi.keepConnection = 0;
+    // Left open by libfcgi: closed by linger_close() once the answer is out.
+    fcgi.keepConnection = 1;
   } else {
     try {
       handler(request, response);
@@ -87,7 +132,18 @@ AfterExchange serve_fcgi_request(int fd, const RequestHandler& handler,
   std::string out = to_cgi(response);
   if (FCGX_PutStr(out.data(), static_cast<int>(out.size()), fcgi.out) < 0) fcgi.keepConnection = 0;
   fcgi.detached = 1;
+  // The last answer on a kept connection: corked, so that the FIN that
+  // shutdown() adds rides on the segment carrying FCGI_END_REQUEST.
+  bool last = !too_large && fcgi.keepConnection && last_answer && last_answer();
+  if (last) {
+    int on = 1;
+    ::setsockopt(fcgi.ipcFd, IPPROTO_TCP, TCP_CORK, &on, sizeof(on));
+  }
   FCGX_Finish_r(&fcgi);  // flushes FCGI_STDOUT, sends FCGI_END_REQUEST
+  if ((too_large || last) && fcgi.ipcFd >= 0) {
+    linger_close(fcgi.ipcFd);
+    return AfterExchange::closed;
+  }
   return fcgi.ipcFd >= 0 ? AfterExchange::keep_open : AfterExchange::closed;
 }
 

@@ -26,8 +26,13 @@ enum class AfterExchange {
 void init_fastcgi();
 
 // `on_params` runs once the params are read, before the body is.
+// `last_answer`, asked before the answer goes out: true when the child is
+// stopping, so a kept connection must close after this answer. Its FIN then
+// leaves with the END_REQUEST record, in one segment: nginx sees the close
+// before it caches the connection again and writes another request on it.
 AfterExchange serve_fcgi_request(int fd, const RequestHandler& handler,
                                  const ExchangeLimits& limits,
-                                 const std::function<void(const Request&)>& on_params = {});
+                                 const std::function<void(const Request&)>& on_params = {},
+                                 const std::function<bool()>& last_answer = {});
 
 }  // namespace cppfpm::server

@@ -21,9 +21,9 @@ namespace {
 // An Admission with a clock the test moves, the pool's "at max children"
 // fact it sets, and the waiting count as the scoreboard would receive it.
 struct Fixture {
-  explicit Fixture(int threads, long max_requests = 0)
+  explicit Fixture(int threads, long max_requests = 0, int queue = 0)
       : admission(
-            AdmissionRules{.threads = threads, .max_requests = max_requests},
+            AdmissionRules{.threads = threads, .queue = queue, .max_requests = max_requests},
             [this] { return at_max_children; }, [this](int n) { reported_waiting = n; }) {}
 
   AdmissionTicket& accept(Kind kind = Kind::pool) {
@@ -146,6 +146,84 @@ TEST_CASE("admission: a request handed over while every thread is busy waits in 
   // Taking a connection that did not wait changes nothing.
   f.admission.taken(second);
   CHECK(f.admission.waiting() == 0);
+}
+
+TEST_CASE("admission: at pm.max_children a child queues up to its bound, FIFO after its threads",
+          "[admission]") {
+  Fixture f(2, 0, 2);
+  f.dispatch_new();
+  f.dispatch_new();
+  // Both threads busy: two more are taken and wait in the child.
+  CHECK(f.admission.may_accept());
+  AdmissionTicket& third = f.dispatch_new();
+  CHECK(f.admission.waiting() == 1);
+  CHECK(f.admission.may_accept());
+  AdmissionTicket& fourth = f.accept();
+  // A fresh connection holds its place in the queue until its head arrives,
+  // and waits (the status page's listen queue) as it would in the backlog.
+  CHECK_FALSE(f.admission.may_accept());
+  CHECK(f.admission.waiting() == 2);
+  f.admission.head_arrived(fourth);
+  CHECK(f.admission.waiting() == 1);
+  f.admission.dispatched(fourth);
+  CHECK(f.admission.waiting() == 2);
+  CHECK(f.reported_waiting == 2);
+  CHECK_FALSE(f.admission.may_accept());
+  // At the bound only the overflow rule takes one (a probe, after 200 ms);
+  // past it (a kept connection's request may go past: it is here already)
+  // not even that.
+  CHECK(f.admission.overflow_allowed());
+  f.dispatch_new();
+  CHECK_FALSE(f.admission.overflow_allowed());
+  CHECK_FALSE(f.overflow_after(1s));
+  // A thread frees and takes the oldest queued head.
+  f.admission.finished(false);
+  f.admission.taken(third);
+  CHECK(f.admission.waiting() == 2);
+  CHECK_FALSE(f.admission.may_accept());
+  f.admission.finished(false);
+  f.admission.taken(fourth);
+  CHECK(f.admission.waiting() == 1);
+  CHECK(f.admission.may_accept());
+}
+
+TEST_CASE("admission: below pm.max_children no queue: the backlog shows the pm the pressure",
+          "[admission]") {
+  Fixture f(2, 0, 2);
+  f.at_max_children = false;
+  f.dispatch_new();
+  f.dispatch_new();
+  CHECK_FALSE(f.admission.may_accept());
+  CHECK(f.admission.next_check(f.now) == 20ms);
+  // The pm reached pm.max_children: the queue opens.
+  f.at_max_children = true;
+  CHECK(f.admission.may_accept());
+  f.dispatch_new();
+  f.dispatch_new();
+  CHECK_FALSE(f.admission.may_accept());
+  CHECK(f.admission.waiting() == 2);
+}
+
+TEST_CASE("admission: no queue while another child has a free thread", "[admission]") {
+  bool saturated = false;
+  Admission admission(
+      AdmissionRules{.threads = 1, .queue = 1}, [] { return true; }, {}, [&] { return saturated; });
+  AdmissionTicket busy;
+  admission.accepted(busy, Kind::pool, {});
+  admission.head_arrived(busy);
+  admission.dispatched(busy);
+  // At pm.max_children, but the other child is free: the backlog is for it.
+  CHECK_FALSE(admission.may_accept());
+  saturated = true;
+  CHECK(admission.may_accept());
+}
+
+TEST_CASE("admission: the queue does not pass pm.max_requests", "[admission]") {
+  Fixture f(1, 2, 4);
+  f.dispatch_new();
+  CHECK(f.admission.may_accept());
+  f.dispatch_new();
+  CHECK_FALSE(f.admission.may_accept());
 }
 
 TEST_CASE("admission: overflow only at pm.max_children", "[admission]") {
