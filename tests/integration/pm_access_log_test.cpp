@@ -5,6 +5,7 @@
 
 #include <regex>
 #include <sstream>
+#include <thread>
 
 #include "support/pm_server.h"
 
@@ -93,4 +94,63 @@ TEST_CASE("access.log: php-fpm's default access.format", "[pm][access_log]") {
       lines[0],
       std::regex(
           R"(127\.0\.0\.1 - -? \d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4} "GET /showSession\.php" 200)")));
+}
+
+TEST_CASE("access.suppress_path[]: a 2xx GET of the path is left out, anything else is logged",
+          "[pm][access_log]") {
+  TempDir logs("cppfpm-pm-logs-");
+  auto access = logs / "access.log";
+  auto pool = pm_pool(loopback_endpoint());
+  set_key(pool, "access.log", access.string());
+  set_key(pool, "access.format", "\"%m %r %s\"");
+  pool.emplace_back("access.suppress_path[]", "/ping");
+  pool.emplace_back("access.suppress_path[]", "/showSession.php");
+  PmServer fpm(pool);
+  REQUIRE(fpm.get("/ping").status == 200);                    // left out
+  REQUIRE(fpm.get("/showSession.php").status == 200);         // left out
+  REQUIRE(fpm.get("/showSession.php", "a=1").status == 200);  // a query: logged
+  REQUIRE(fpm.get("/status").status == 200);                  // another path: logged
+  REQUIRE(fpm.get("/nope.php").status == 404);                // logged
+  Params head = nginx_params("/ping");
+  for (auto& [name, value] : head)
+    if (name == "REQUEST_METHOD") value = "POST";
+  PmClient(fpm.endpoint).request(head);  // not GET or HEAD: logged
+  std::vector<std::string> want = {"GET /showSession.php?a=1 200", "GET /status 200",
+                                   "GET /nope.php 404", "POST /ping 200"};
+  REQUIRE(wait_until([&] { return lines_of(read_file(access)).size() >= want.size(); }, 2s));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  INFO("access.log:\n" << read_file(access));
+  CHECK(lines_of(read_file(access)) == want);
+}
+
+TEST_CASE("access.log: %R is the socket's peer, and /dev/stderr reaches the master's stderr",
+          "[pm][access_log]") {
+  auto pool = pm_pool(loopback_endpoint());
+  set_key(pool, "access.log", "/dev/stderr");
+  set_key(pool, "access.format", "\"peer=%R uri=%r\"");
+  set_key(pool, "user", "nobody");
+  PmServer fpm(pool);
+  Params params = nginx_params("/ping");
+  for (auto& [name, value] : params)
+    if (name == "REMOTE_ADDR") value = "10.9.8.7";  // what nginx says; php-fpm logs the socket's
+  REQUIRE(PmClient(fpm.endpoint, "127.0.0.5").request(params).status == 200);
+  bool logged = wait_until(
+      [&] { return fpm.log().find("peer=127.0.0.5 uri=/ping\n") != std::string::npos; }, 3s);
+  INFO(fpm.log());
+  CHECK(logged);
+  CHECK(fpm.log().find("10.9.8.7") == std::string::npos);
+}
+
+TEST_CASE("listen = [::1]:port serves IPv6 clients, and %R shows the IPv6 peer",
+          "[pm][access_log][listen]") {
+  TempDir logs("cppfpm-pm-logs-");
+  auto access = logs / "access.log";
+  Endpoint at{"::1", free_loopback_port(), {}};
+  auto pool = pm_pool(at);
+  set_key(pool, "access.log", access.string());
+  set_key(pool, "access.format", "%R %r");
+  PmServer fpm(pool);
+  CHECK(pm_get(at, "/ping").body == "pong");
+  REQUIRE(wait_until([&] { return !lines_of(read_file(access)).empty(); }, 2s));
+  CHECK(lines_of(read_file(access)).front() == "::1 /ping");
 }
