@@ -87,6 +87,23 @@ TEST_CASE("config check: an unknown user is an error at the pool file, line 0") 
         path + ":0: [pool www] cannot get uid for user 'nosuchuser-cppfpm' (user)");
 }
 
+TEST_CASE("config check: listen.owner and listen.group must exist; numbers are taken as they are") {
+  ScratchDir dir;
+  auto check_with = [&](const std::string& keys) {
+    std::string path = dir.write(
+        "ids.conf", "[global]\n[www]\nlisten = " + (dir / "s.sock") + "\npm = static\n" + keys);
+    ConfigCheck check = check_config(path);
+    return check.errors.empty() ? std::string() : check.errors[0].message;
+  };
+  CHECK(check_with("listen.owner = nosuchuser-cppfpm\n") ==
+        "[pool www] cannot get uid for user 'nosuchuser-cppfpm' (listen.owner)");
+  CHECK(check_with("listen.group = nosuchgroup-cppfpm\n") ==
+        "[pool www] cannot get gid for group 'nosuchgroup-cppfpm' (listen.group)");
+  // php-fpm takes digits as a uid or gid, whether /etc/passwd knows it or not.
+  CHECK(check_with("user = 65534\ngroup = 65534\nlisten.owner = 4242\nlisten.group = 0\n").empty());
+  CHECK(check_with("listen.owner = root\nlisten.group = root\n").empty());
+}
+
 TEST_CASE("config check: a good file prints its warnings only") {
   ScratchDir dir;
   std::string path =
