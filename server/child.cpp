@@ -18,6 +18,7 @@
 #include "server/log.h"
 #include "server/memcached/servers.h"
 #include "server/pool_pages.h"
+#include "server/proc_title.h"
 #include "server/watchdog.h"
 #include "session/memcached_store.h"
 #include "session/memory_store.h"
@@ -77,6 +78,7 @@ void redirect_page_output(const pool::WorkerOutputEnds& ends) {
 
 int run_child(const pool::PoolConfig& pool, int listen_fd, const pool::ChildIdentity& id,
               const std::vector<handlers::Route>& routes) {
+  set_proc_title("cppfpm: pool " + pool.name);
   Fd signals = child_signal_fd();
   redirect_page_output(id.output);
   init_fastcgi();
