@@ -56,7 +56,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   for (const auto& notice : server::php_only_notices(options))
-    std::cerr << "NOTICE: " << notice << "\n";
+    std::cerr << server::log_time_prefix() << "NOTICE: " << notice << "\n";
 
   const bool reexecuted = server::take_reexec_marker();
   const std::string path = server::config_path(options);

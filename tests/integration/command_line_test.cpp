@@ -88,7 +88,7 @@ TEST_CASE("command line: no -y and no /etc/cppfpm/cppfpm.conf fails as php-fpm, 
     auto out = run({CPPFPM_BINARY, "-R", mode}, dir, std::string("ours") + mode);
     INFO(mode << "\n" << out.output);
     CHECK(out.exit_code == 78);
-    CHECK(out.output == expected);
+    CHECK(without_timestamps(out.output) == expected);
   }
   // php-fpm's words for the same failure, on a file that does not exist.
   if (auto fpm = php_fpm(); !fpm.empty()) {
@@ -97,7 +97,7 @@ TEST_CASE("command line: no -y and no /etc/cppfpm/cppfpm.conf fails as php-fpm, 
     auto ours = run({CPPFPM_BINARY, "-R", "-t", "-y", missing}, dir, "ours-missing");
     INFO(theirs.output);
     CHECK(theirs.exit_code == ours.exit_code);
-    CHECK(without_timestamps(theirs.output).rfind(ours.output, 0) == 0);
+    CHECK(without_timestamps(theirs.output).rfind(without_timestamps(ours.output), 0) == 0);
   }
 }
 
@@ -113,7 +113,7 @@ TEST_CASE("command line: a root master refuses a pool without user unless -R, as
   auto refused = run({CPPFPM_BINARY, "-t", "-y", conf.string()}, dir, "refused");
   INFO(refused.output);
   CHECK(refused.exit_code == 78);
-  CHECK(refused.output ==
+  CHECK(without_timestamps(refused.output) ==
         "ALERT: [pool www] user has not been defined\n"
         "ERROR: failed to post process the configuration\n");
   // It does not start either.
@@ -126,7 +126,7 @@ TEST_CASE("command line: a root master refuses a pool without user unless -R, as
     auto theirs = run({fpm, "-t", "-y", conf.string()}, dir, "theirs");
     INFO(theirs.output);
     CHECK(theirs.exit_code == 78);
-    CHECK(without_timestamps(theirs.output).rfind(refused.output, 0) == 0);
+    CHECK(without_timestamps(theirs.output).rfind(without_timestamps(refused.output), 0) == 0);
     CHECK(run({fpm, "-R", "-t", "-y", conf.string()}, dir, "theirs-R").exit_code == 0);
   }
 }
