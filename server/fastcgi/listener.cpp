@@ -37,6 +37,10 @@ Fd bind_tcp(const ListenAddress& address, const std::string& host, bool dual_sta
   addrinfo* res = nullptr;
   std::string port = std::to_string(address.port);
   int rc = ::getaddrinfo(host.c_str(), port.c_str(), &hints, &res);
+  if (rc != 0 && dual_stack) {  // a resolver without IPv6: the caller falls back to IPv4
+    errno = EAFNOSUPPORT;
+    return Fd();
+  }
   if (rc != 0)
     throw std::runtime_error("getaddrinfo() failed for " + address.str() + ": " +
                              ::gai_strerror(rc));
