@@ -3,6 +3,7 @@
 #include <unistd.h>
 #include <catch2/catch.hpp>
 
+#include <filesystem>
 #include <regex>
 #include <sstream>
 #include <thread>
@@ -153,4 +154,70 @@ TEST_CASE("listen = [::1]:port serves IPv6 clients, and %R shows the IPv6 peer",
   CHECK(pm_get(at, "/ping").body == "pong");
   REQUIRE(wait_until([&] { return !lines_of(read_file(access)).empty(); }, 2s));
   CHECK(lines_of(read_file(access)).front() == "::1 /ping");
+}
+
+TEST_CASE("access.suppress_path[]: the same lines left out as php-fpm8.2",
+          "[pm][access_log][php]") {
+  if (!std::filesystem::exists("/usr/sbin/php-fpm8.2")) {
+    WARN("php-fpm8.2 is not installed: skipped");
+    return;
+  }
+  // GET, GET with a query, POST, and a 404, each on a suppressed path.
+  auto requests = [](const Endpoint& at, const std::string& script_file) {
+    auto send = [&](const std::string& method, const std::string& script,
+                    const std::string& query) {
+      Params params = nginx_params(script, {}, query);
+      for (auto& [name, value] : params) {
+        if (name == "REQUEST_METHOD") value = method;
+        if (name == "SCRIPT_FILENAME" && !script_file.empty() && script == "/showSession.php")
+          value = script_file;
+      }
+      PmClient(at).request(params);
+    };
+    send("GET", "/showSession.php", "");
+    send("GET", "/showSession.php", "a=1");
+    send("POST", "/showSession.php", "");
+    send("GET", "/nope.php", "");
+  };
+  const std::string format = "\"%m %s [%q]\"";
+  TempDir logs("cppfpm-pm-logs-");
+  auto ours_log = logs / "ours.log";
+  auto pool = pm_pool(loopback_endpoint());
+  set_key(pool, "access.log", ours_log.string());
+  set_key(pool, "access.format", format);
+  pool.emplace_back("access.suppress_path[]", "/showSession.php");
+  pool.emplace_back("access.suppress_path[]", "/nope.php");
+  PmServer fpm(pool);
+  requests(fpm.endpoint, "");
+
+  std::filesystem::permissions(
+      logs.path(), std::filesystem::perms::owner_all | std::filesystem::perms::group_read |
+                       std::filesystem::perms::group_exec | std::filesystem::perms::others_read |
+                       std::filesystem::perms::others_exec);
+  write_file(logs / "showSession.php", "<?php echo 'ok';\n");
+  auto theirs_log = logs / "theirs.log";
+  int port = free_loopback_port();
+  write_file(logs / "php-fpm.conf",
+             "[global]\nerror_log = " + (logs / "php.log").string() +
+                 "\npid = " + (logs / "php.pid").string() +
+                 "\n[www]\nlisten = 127.0.0.1:" + std::to_string(port) +
+                 "\nuser = nobody\npm = static\npm.max_children = 1\naccess.log = " +
+                 theirs_log.string() + "\naccess.format = " + format +
+                 "\naccess.suppress_path[] = /showSession.php\n"
+                 "access.suppress_path[] = /nope.php\n");
+  Process php({"/usr/sbin/php-fpm8.2", "-n", "-F", "-y", (logs / "php-fpm.conf").string()},
+              logs / "php.out");
+  REQUIRE(php.wait_for_port(port, 10s));
+  requests(Endpoint{"127.0.0.1", port, {}}, (logs / "showSession.php").string());
+  auto settled = [&](const std::filesystem::path& p) {
+    return wait_until([&] { return lines_of(read_file(p)).size() >= 3; }, 3s);
+  };
+  REQUIRE(settled(ours_log));
+  REQUIRE(settled(theirs_log));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  INFO("ours:\n" << read_file(ours_log) << "theirs:\n" << read_file(theirs_log));
+  // php-fpm 8.2 logs the query, the POST and the 404; so does cppfpm.
+  CHECK(lines_of(read_file(ours_log)) == lines_of(read_file(theirs_log)));
+  CHECK(lines_of(read_file(ours_log)) ==
+        std::vector<std::string>{"GET 200 [a=1]", "POST 200 []", "GET 404 []"});
 }
