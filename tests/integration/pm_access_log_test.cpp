@@ -97,7 +97,7 @@ TEST_CASE("access.log: php-fpm's default access.format", "[pm][access_log]") {
           R"(127\.0\.0\.1 - -? \d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4} "GET /showSession\.php" 200)")));
 }
 
-TEST_CASE("access.suppress_path[]: a 2xx GET of the path is left out, anything else is logged",
+TEST_CASE("access.suppress_path: a 2xx GET of the path is left out and anything else is logged",
           "[pm][access_log]") {
   TempDir logs("cppfpm-pm-logs-");
   auto access = logs / "access.log";
@@ -124,7 +124,7 @@ TEST_CASE("access.suppress_path[]: a 2xx GET of the path is left out, anything e
   CHECK(lines_of(read_file(access)) == want);
 }
 
-TEST_CASE("access.log: %R is the socket's peer, and /dev/stderr reaches the master's stderr",
+TEST_CASE("access.log: %R is the socket's peer and /dev/stderr reaches the master's stderr",
           "[pm][access_log]") {
   auto pool = pm_pool(loopback_endpoint());
   set_key(pool, "access.log", "/dev/stderr");
@@ -142,7 +142,7 @@ TEST_CASE("access.log: %R is the socket's peer, and /dev/stderr reaches the mast
   CHECK(fpm.log().find("10.9.8.7") == std::string::npos);
 }
 
-TEST_CASE("listen = [::1]:port serves IPv6 clients, and %R shows the IPv6 peer",
+TEST_CASE("listen = ::1 with a port serves IPv6 clients and %R shows the IPv6 peer",
           "[pm][access_log][listen]") {
   TempDir logs("cppfpm-pm-logs-");
   auto access = logs / "access.log";
@@ -156,8 +156,7 @@ TEST_CASE("listen = [::1]:port serves IPv6 clients, and %R shows the IPv6 peer",
   CHECK(lines_of(read_file(access)).front() == "::1 /ping");
 }
 
-TEST_CASE("access.suppress_path[]: the same lines left out as php-fpm8.2",
-          "[pm][access_log][php]") {
+TEST_CASE("access.suppress_path: the same lines left out as php-fpm8.2", "[pm][access_log][php]") {
   if (!std::filesystem::exists("/usr/sbin/php-fpm8.2")) {
     WARN("php-fpm8.2 is not installed: skipped");
     return;

@@ -39,7 +39,7 @@ TEST_CASE(
   CHECK(fpm.status()["accepted conn"] == "2");
 }
 
-TEST_CASE("listen.allowed_clients with no valid address: a warning, and every client refused",
+TEST_CASE("listen.allowed_clients with no valid address: a warning and every client refused",
           "[pm][listen]") {
   Endpoint at = loopback_endpoint();
   auto pool = pm_pool(at);
@@ -82,7 +82,7 @@ TEST_CASE("listen on a unix socket with listen.mode", "[pm][listen]") {
   CHECK(pm_get(at, "/ping").body == "pong");
 }
 
-TEST_CASE("listen.acl_users and listen.acl_groups: a POSIX ACL on the unix socket, as php-fpm",
+TEST_CASE("listen.acl_users and listen.acl_groups: a POSIX ACL on the unix socket as php-fpm sets",
           "[pm][listen]") {
   TempDir sockets("cppfpm-pm-sock-");
   Endpoint at{"", 0, sockets / "fpm.sock"};

@@ -70,7 +70,7 @@ TEST_CASE("catch_workers_output = yes: a page's stdout and stderr reach the erro
   CHECK(log_has(fpm, "said into stdout: \"" + std::string(1500 - piece, 'x') + "\""));
 }
 
-TEST_CASE("decorate_workers_output = no and log_limit: the page's lines as written, wrapped",
+TEST_CASE("decorate_workers_output = no and log_limit: the page's lines as written and wrapped",
           "[pm][process]") {
   ConfigKeys pool = catching_pool("yes");
   set_key(pool, "decorate_workers_output", "no");

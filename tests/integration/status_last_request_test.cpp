@@ -53,7 +53,7 @@ double number(const Block& b, const std::string& key) {
 
 }  // namespace
 
-TEST_CASE("status ?full: a finished request's method, URI, script, duration, cpu and memory",
+TEST_CASE("status ?full: a finished request's method URI script duration cpu and memory",
           "[pm][status][php]") {
   PmServer fpm(pm_pool(loopback_endpoint()));
   REQUIRE(fpm.wait_children(2, 5s));

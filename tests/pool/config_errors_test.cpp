@@ -194,7 +194,7 @@ TEST_CASE("config: load_config names an unreadable file") {
 }
 
 TEST_CASE(
-    "config: a bad listen.allowed_clients entry is a warning, as php-fpm; it matches no one") {
+    "config: a bad listen.allowed_clients entry is a warning as in php-fpm and matches no one") {
   require_warning("[www]\nlisten.allowed_clients = 127.0.0.1, example.org\n", 2,
                   "[pool www] Wrong IP address 'example.org' in listen.allowed_clients");
   LoadResult some = load("[www]\nlisten.allowed_clients = 127.0.0.1, example.org\n");

@@ -572,7 +572,7 @@ TEST_CASE("status: take_snapshot reports 0 for a unix socket's queue") {
   CHECK(s.max_listen_queue == 0);
 }
 
-TEST_CASE("status: an idle child's last request cpu and memory, as php-fpm computes them") {
+TEST_CASE("status: an idle child's last request cpu and memory as php-fpm computes them") {
   Scoreboard board(1, 2);
   std::int64_t now = now_us();
   int child = board.claim(6001, now - 10000000);

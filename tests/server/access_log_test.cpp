@@ -63,7 +63,7 @@ TEST_CASE("access_log: every supported code") {
   CHECK(format_access_line("%{unterminated", rec).empty());
 }
 
-TEST_CASE("access_log: access.suppress_path[] as php-fpm 8.2 applies it") {
+TEST_CASE("access_log: access.suppress_path as php-fpm 8.2 applies it") {
   const std::vector<std::string> paths = {"/ping", "/health.php"};
   auto check = [&](const char* method, const char* uri, const char* query, const char* body,
                    int status) {

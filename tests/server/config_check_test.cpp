@@ -99,7 +99,8 @@ TEST_CASE("config check: an unknown user is an error at the pool file, line 0") 
         path + ":0: [pool www] cannot get uid for user 'nosuchuser-cppfpm' (user)");
 }
 
-TEST_CASE("config check: listen.owner and listen.group must exist; numbers are taken as they are") {
+TEST_CASE(
+    "config check: listen.owner and listen.group must exist and numbers are taken as they are") {
   ScratchDir dir;
   auto check_with = [&](const std::string& keys) {
     std::string path = dir.write(

@@ -4,7 +4,7 @@
 
 using namespace cppfpm;
 
-TEST_CASE("config paths: a pool's prefix resolves its relative paths, itself under -p") {
+TEST_CASE("config paths: a pool's prefix resolves its relative paths and is itself under -p") {
   pool::Config config;
   pool::PoolConfig www;
   www.name = "www";

@@ -55,7 +55,7 @@ TEST_CASE("listen address: errors say what to write") {
   CHECK(error_of("/" + std::string(200, 'x')) == "is a unix socket path longer than 107 bytes");
 }
 
-TEST_CASE("listen address: all addresses bind [::] dual-stack, 0.0.0.0 without IPv6") {
+TEST_CASE("listen address: all addresses bind :: dual-stack and 0.0.0.0 without IPv6") {
   std::string error;
   // php-fpm's `listen = 9000`: IPv6 and IPv4 (as ::ffff:a.b.c.d) on one socket.
   for (const char* spec : {"9000", "*:9000"}) {

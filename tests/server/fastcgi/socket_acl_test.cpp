@@ -25,7 +25,7 @@ std::string entry(std::uint16_t tag, std::uint16_t perm, std::uint32_t id) {
 
 }  // namespace
 
-TEST_CASE("socket acl: the kernel's attribute, sorted, with a mask") {
+TEST_CASE("socket acl: the kernel's attribute sorted and with a mask") {
   const std::uint32_t none = 0xffffffff;
   std::string want = std::string("\x02\0\0\0", 4) + entry(0x01, 6, none) + entry(0x02, 6, 33) +
                      entry(0x02, 6, 65534) + entry(0x04, 6, none) + entry(0x08, 6, 4) +
