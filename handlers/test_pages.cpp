@@ -2,6 +2,8 @@
 // CPPFPM_TEST_PAGES (never in a release build), registered when the
 // environment has CPPFPM_TEST_PAGES=1: a page that takes as long as asked, to exercise
 // request_terminate_timeout, the slowlog and the pm under load.
+#include <time.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -34,6 +36,23 @@ void sleep_page(const server::Request& request, server::Response& response, Cont
   if (ms > 600000) ms = 600000;
   std::this_thread::sleep_for(std::chrono::milliseconds(ms));
   response.write("slept " + std::to_string(ms) + "\n");
+}
+
+// Burns ?ms=N milliseconds of this thread's CPU (CLOCK_THREAD_CPUTIME_ID),
+// however long that takes on a loaded machine: the status page's
+// `last request cpu` and the access log's %C have something to measure.
+void spin_page(const server::Request& request, server::Response& response, Context&) {
+  long ms = std::clamp(query_number(request.query_string(), "ms", 100), 0L, 10000L);
+  auto cpu_ms = [] {
+    timespec ts{};
+    ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return static_cast<long>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+  };
+  long until = cpu_ms() + ms;
+  volatile std::uint64_t sink = 0;
+  while (cpu_ms() < until)
+    for (int i = 0; i < 10000; ++i) sink = sink + static_cast<std::uint64_t>(i);
+  response.write("spun " + std::to_string(ms) + "\n");
 }
 
 // $_SESSION['n']++ and print it, after holding the session ?ms=N
@@ -84,6 +103,7 @@ void say_page(const server::Request& request, server::Response& response, Contex
 
 std::vector<Route> test_routes() {
   return {{"/__test/sleep", sleep_page},
+          {"/__test/spin", spin_page},
           {"/__test/counter", counter_page},
           {"/__test/env", env_page},
           {"/__test/say", say_page}};

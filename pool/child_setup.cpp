@@ -9,15 +9,58 @@
 #include <cstdlib>
 #include <cstring>
 
+#include <optional>
+
 #include <spdlog/spdlog.h>
+
+#include "server/fastcgi/unix_ids.h"
 
 namespace cppfpm::pool {
 
+// user and group as php-fpm resolves them (fpm_unix_conf_wp): a name from
+// the databases, or a number as it is; a numeric user known to the
+// database also gives its group and its supplementary groups.
+struct Identity {
+  std::optional<uid_t> uid;
+  std::optional<gid_t> gid;
+  std::string name;  // for initgroups(); "" for a number the database does not know
+  std::string error;
+};
+
+Identity resolve_identity(const PoolConfig& c) {
+  Identity id;
+  if (!c.user.empty()) {
+    id.uid = server::find_uid(c.user);
+    if (!id.uid) {
+      id.error = "[pool " + c.name + "] cannot get uid for user '" + c.user + "'";
+      return id;
+    }
+    if (const passwd* pw = ::getpwuid(*id.uid)) {
+      id.gid = pw->pw_gid;
+      id.name = pw->pw_name;
+    }
+  }
+  if (!c.group.empty()) {
+    id.gid = server::find_gid(c.group);
+    if (!id.gid) id.error = "[pool " + c.name + "] cannot get gid for group '" + c.group + "'";
+  }
+  return id;
+}
+
 std::string check_pool_identity(const PoolConfig& c) {
-  if (!c.user.empty() && ::getpwnam(c.user.c_str()) == nullptr)
-    return "[pool " + c.name + "] cannot get uid for user '" + c.user + "' (user)";
-  if (!c.group.empty() && ::getgrnam(c.group.c_str()) == nullptr)
-    return "[pool " + c.name + "] cannot get gid for group '" + c.group + "' (group)";
+  Identity id = resolve_identity(c);
+  if (!id.error.empty()) return id.error + (id.uid || c.user.empty() ? " (group)" : " (user)");
+  // php-fpm's words for the socket's owner (fpm_unix_resolve_socket_permissions).
+  if (!c.listen_owner.empty() && !server::find_uid(c.listen_owner))
+    return "[pool " + c.name + "] cannot get uid for user '" + c.listen_owner + "' (listen.owner)";
+  if (!c.listen_group.empty() && !server::find_gid(c.listen_group))
+    return "[pool " + c.name + "] cannot get gid for group '" + c.listen_group + "' (listen.group)";
+  for (const auto& user : c.listen_acl_users)
+    if (!server::find_uid(user))
+      return "[pool " + c.name + "] cannot get uid for user '" + user + "' (listen.acl_users)";
+  for (const auto& group : c.listen_acl_groups)
+    if (!server::find_gid(group))
+      return "[pool " + c.name + "] cannot get gid for group '" + group + "' (listen.acl_groups)";
   return {};
 }
 
@@ -41,31 +84,28 @@ bool prepare_child_process(const PoolConfig& c) {
   for (const auto& [name, value] : c.env) ::setenv(name.c_str(), value.c_str(), 1);
 
   if (::geteuid() != 0 || (c.user.empty() && c.group.empty())) return true;
-  const passwd* pw = c.user.empty() ? nullptr : ::getpwnam(c.user.c_str());
-  if (!c.user.empty() && !pw) {
-    spdlog::error("[pool {}] cannot get uid for user '{}'", c.name, c.user);
+  Identity id = resolve_identity(c);
+  if (!id.error.empty()) {
+    spdlog::error("{}", id.error);
     return false;
   }
-  gid_t gid = pw ? pw->pw_gid : ::getegid();
-  if (!c.group.empty()) {
-    const group* gr = ::getgrnam(c.group.c_str());
-    if (!gr) {
-      spdlog::error("[pool {}] cannot get gid for group '{}'", c.name, c.group);
-      return false;
-    }
-    gid = gr->gr_gid;
-  }
+  gid_t gid = id.gid.value_or(::getegid());
   if (::setgid(gid) != 0) {
     spdlog::error("[pool {}] failed to setgid({}): {}", c.name, gid, std::strerror(errno));
     return false;
   }
-  if (pw && ::initgroups(c.user.c_str(), gid) != 0) {
-    spdlog::error("[pool {}] failed to initgroups({}, {}): {}", c.name, c.user, gid,
+  // Supplementary groups: the user's, or none but `gid` for a bare number.
+  if (id.uid && !id.name.empty() && ::initgroups(id.name.c_str(), gid) != 0) {
+    spdlog::error("[pool {}] failed to initgroups({}, {}): {}", c.name, id.name, gid,
                   std::strerror(errno));
     return false;
   }
-  if (pw && ::setuid(pw->pw_uid) != 0) {
-    spdlog::error("[pool {}] failed to setuid({}): {}", c.name, pw->pw_uid, std::strerror(errno));
+  if (id.uid && id.name.empty() && ::setgroups(1, &gid) != 0) {
+    spdlog::error("[pool {}] failed to setgroups({}): {}", c.name, gid, std::strerror(errno));
+    return false;
+  }
+  if (id.uid && ::setuid(*id.uid) != 0) {
+    spdlog::error("[pool {}] failed to setuid({}): {}", c.name, *id.uid, std::strerror(errno));
     return false;
   }
   return true;

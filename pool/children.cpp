@@ -23,7 +23,7 @@ PoolChildren::PoolChildren(const PoolConfig& config, int listen_fd, ChildMain ma
       status_fd_(status_fd),
       main_(std::move(main)),
       board_(std::make_unique<Scoreboard>(config.pm_max_children, config.threads_per_child)),
-      output_(config.name) {}
+      output_(config.name, {config.decorate_workers_output, config.log_limit}) {}
 
 pid_t PoolChildren::spawn(Announce announce) {
   int slot = board_->claim(0, now_us());

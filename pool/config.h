@@ -32,6 +32,18 @@ struct GlobalConfig {
   // php-fpm defaults to log/php-fpm.log under its prefix; "" means stderr.
   std::string error_log;
   std::string log_level = "notice";  // alert|error|warning|notice|debug
+  // error_log = syslog: syslog(3) under this ident and facility (LOG_DAEMON
+  // by default, as php-fpm). php-fpm's ident default is "php-fpm"; cppfpm's
+  // is its own name, as its default error log is log/cppfpm.log: write
+  // syslog.ident = php-fpm to keep rsyslog rules written for php-fpm.
+  std::string syslog_ident = "cppfpm";
+  int syslog_facility = 3 << 3;  // LOG_DAEMON
+  // php-fpm's longest log line, decoration included (a worker's longer
+  // line is wrapped); at least 512 as php-fpm requires.
+  int log_limit = 1024;
+  // Accepted as php-fpm's; cppfpm writes each line with one write(2)
+  // either way, and php-fpm 8.2 writes the same lines with either value.
+  bool log_buffering = true;
   bool daemonize = true;
   int emergency_restart_threshold = 0;
   std::chrono::seconds emergency_restart_interval{0};
@@ -41,14 +53,21 @@ struct GlobalConfig {
 
 struct PoolConfig {
   std::string name;  // the section name
+  // php-fpm's pool prefix: relative paths of this pool (listen, access.log,
+  // slowlog) resolve against it instead of the global prefix (-p).
+  std::string prefix;
 
   std::string listen = "127.0.0.1:9000";  // host:port, port, or unix socket path
   // php-fpm's pm.status_listen: a second socket that serves only the status
   // and ping pages, accepted on whatever the pool's threads are doing.
   std::string pm_status_listen;
-  int listen_backlog = 511;                         // -1: the kernel's maximum (somaxconn)
+  // php-fpm 8's default on Linux: -1, the kernel's maximum (somaxconn).
+  int listen_backlog = -1;
   std::vector<std::string> listen_allowed_clients;  // empty: any client
   std::string listen_owner, listen_group, listen_mode = "0660";
+  // listen.acl_users / listen.acl_groups: read-write for each by a POSIX ACL
+  // on the unix socket; listen.owner and listen.group are then ignored.
+  std::vector<std::string> listen_acl_users, listen_acl_groups;
   std::string user, group;
 
   PmMode pm = PmMode::dynamic;
@@ -67,7 +86,12 @@ struct PoolConfig {
   std::chrono::seconds request_terminate_timeout{0}, request_slowlog_timeout{0};
   std::string slowlog;
   std::string access_log, access_format = "%R - %u %t \"%m %r\" %s";
+  // Requests left out of the access log (php-fpm 8.2's access.suppress_path[]):
+  // %r is one of these, the method GET or HEAD, no body, no query, status 2xx.
+  std::vector<std::string> access_suppress_paths;
   bool catch_workers_output = false;
+  bool decorate_workers_output = true;
+  int log_limit = 1024;  // [global] log_limit, copied into each pool
   int rlimit_files = 0;  // 0: keep the inherited limit
   // cppfpm's own, against idle and slow clients (server/fastcgi/event_loop_heads.h):
   // a connection that sends nothing this long after accept is closed (0: never);

@@ -1,5 +1,8 @@
 #include "pool/config_builder.h"
 
+#include <strings.h>
+#include <syslog.h>
+
 #include <algorithm>
 #include <climits>
 
@@ -26,11 +29,35 @@ std::string set_log_level(GlobalConfig& global, const std::string& value) {
   return {};
 }
 
+// php-fpm's facility names (fpm_conf.c), in any case.
+std::string set_syslog_facility(GlobalConfig& global, const std::string& value) {
+  static constexpr std::pair<const char*, int> kFacilities[] = {
+      {"AUTH", LOG_AUTH},     {"AUTHPRIV", LOG_AUTHPRIV}, {"CRON", LOG_CRON},
+      {"DAEMON", LOG_DAEMON}, {"FTP", LOG_FTP},           {"KERN", LOG_KERN},
+      {"LPR", LOG_LPR},       {"MAIL", LOG_MAIL},         {"NEWS", LOG_NEWS},
+      {"SYSLOG", LOG_SYSLOG}, {"USER", LOG_USER},         {"UUCP", LOG_UUCP},
+      {"LOCAL0", LOG_LOCAL0}, {"LOCAL1", LOG_LOCAL1},     {"LOCAL2", LOG_LOCAL2},
+      {"LOCAL3", LOG_LOCAL3}, {"LOCAL4", LOG_LOCAL4},     {"LOCAL5", LOG_LOCAL5},
+      {"LOCAL6", LOG_LOCAL6}, {"LOCAL7", LOG_LOCAL7},
+  };
+  for (const auto& [name, facility] : kFacilities)
+    if (::strcasecmp(name, value.c_str()) == 0) {
+      global.syslog_facility = facility;
+      return {};
+    }
+  return "is not a syslog facility; use DAEMON, USER, LOCAL0 to LOCAL7, AUTH, AUTHPRIV, CRON, "
+         "FTP, KERN, LPR, MAIL, NEWS, SYSLOG or UUCP";
+}
+
 const std::map<std::string, Setter<GlobalConfig>, std::less<>>& global_keys() {
   static const std::map<std::string, Setter<GlobalConfig>, std::less<>> keys = {
       {"pid", text<&GlobalConfig::pid>},
       {"error_log", text<&GlobalConfig::error_log>},
       {"log_level", set_log_level},
+      {"syslog.ident", non_empty_text<&GlobalConfig::syslog_ident>},
+      {"syslog.facility", set_syslog_facility},
+      {"log_limit", integer<&GlobalConfig::log_limit, 512, INT_MAX>},
+      {"log_buffering", boolean<&GlobalConfig::log_buffering>},
       {"daemonize", boolean<&GlobalConfig::daemonize>},
       {"emergency_restart_threshold",
        integer<&GlobalConfig::emergency_restart_threshold, 0, INT_MAX>},
@@ -43,10 +70,6 @@ const std::map<std::string, Setter<GlobalConfig>, std::less<>>& global_keys() {
 
 std::optional<std::string_view> ignored_global_key(std::string_view key) {
   static const IgnoredKeys reasons = {
-      {"syslog.ident", "cppfpm logs to error_log"},
-      {"syslog.facility", "cppfpm logs to error_log"},
-      {"log_limit", "not supported by cppfpm"},
-      {"log_buffering", "not supported by cppfpm"},
       {"process.max", "limit each pool with pm.max_children"},
       {"process.priority", "use nice(1) or systemd's Nice="},
       {"rlimit_files", "set rlimit_files in each pool"},
@@ -178,8 +201,14 @@ void ConfigBuilder::apply_pool_array(PoolDraft& pool, const std::string& key, st
     diagnostics_.warning(where, pool.prefix() + key +
                                     " is ignored: PHP ini settings do not apply to compiled " +
                                     "handlers");
-  } else if (base == "access.suppress_path") {
-    diagnostics_.warning(where, pool.prefix() + key + " is ignored: not supported by cppfpm");
+  } else if (base == "access.suppress_path" && index.empty()) {
+    if (value.empty() || value.front() != '/') {
+      diagnostics_.error(where, pool.prefix() + key + " = \"" + value +
+                                    "\" must be a path starting with '/', e.g. /ping");
+    } else {
+      pool.config.access_suppress_paths.push_back(value);
+      pool.set_at[key] = where;
+    }
   } else {
     diagnostics_.warning(where, pool.prefix() + "unknown key '" + key + "' is ignored");
   }
@@ -222,7 +251,10 @@ std::optional<Config> ConfigBuilder::finish(const Location& end_of_file) {
   if (!diagnostics_.errors.empty()) return std::nullopt;
   Config config;
   config.global = global_;
-  for (PoolDraft& pool : pools_) config.pools.push_back(std::move(pool.config));
+  for (PoolDraft& pool : pools_) {
+    pool.config.log_limit = global_.log_limit;
+    config.pools.push_back(std::move(pool.config));
+  }
   return config;
 }
 

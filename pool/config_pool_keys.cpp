@@ -1,8 +1,6 @@
 // The keys of a pool section: php-fpm's, with php-fpm's meaning, and
 // cppfpm's own (pm.threads_per_child, pm.max_pending_heads,
 // request_head_first_byte_timeout, sql.*, cache.*).
-#include <arpa/inet.h>
-
 #include <algorithm>
 #include <climits>
 #include <map>
@@ -44,19 +42,21 @@ std::string set_listen_mode(PoolConfig& pool, const std::string& value) {
   return {};
 }
 
+// An entry that is not an address is kept: it matches no client, so when
+// every entry is bad every connection is refused, as php-fpm does; the
+// pool check warns about each (config_validate.cpp).
 std::string set_allowed_clients(PoolConfig& pool, const std::string& value) {
   std::vector<std::string> clients = split_list(value, ',');
   if (clients.size() == 1 && (clients.front() == "any" || clients.front() == "ANY")) {
     clients.clear();
   }
-  for (const std::string& client : clients) {
-    unsigned char address[sizeof(in6_addr)];
-    if (inet_pton(AF_INET, client.c_str(), address) != 1 &&
-        inet_pton(AF_INET6, client.c_str(), address) != 1) {
-      return "lists '" + client + "', which is not an IPv4 or IPv6 address";
-    }
-  }
   pool.listen_allowed_clients = std::move(clients);
+  return {};
+}
+
+template <auto Field>
+std::string name_list(PoolConfig& pool, const std::string& value) {
+  pool.*Field = split_list(value, ',');
   return {};
 }
 
@@ -90,12 +90,15 @@ std::string uri_path(PoolConfig& pool, const std::string& value) {
 const std::map<std::string, Setter<PoolConfig>, std::less<>>& pool_keys() {
   constexpr long long kMax = INT_MAX;
   static const std::map<std::string, Setter<PoolConfig>, std::less<>> keys = {
+      {"prefix", text<&PoolConfig::prefix>},
       {"listen", set_listen},
       {"listen.backlog", integer<&PoolConfig::listen_backlog, -1, kMax>},
       {"listen.allowed_clients", set_allowed_clients},
       {"listen.owner", text<&PoolConfig::listen_owner>},
       {"listen.group", text<&PoolConfig::listen_group>},
       {"listen.mode", set_listen_mode},
+      {"listen.acl_users", name_list<&PoolConfig::listen_acl_users>},
+      {"listen.acl_groups", name_list<&PoolConfig::listen_acl_groups>},
       {"user", text<&PoolConfig::user>},
       {"group", text<&PoolConfig::group>},
       {"pm", set_pm},
@@ -121,6 +124,7 @@ const std::map<std::string, Setter<PoolConfig>, std::less<>>& pool_keys() {
       {"access.log", text<&PoolConfig::access_log>},
       {"access.format", non_empty_text<&PoolConfig::access_format>},
       {"catch_workers_output", boolean<&PoolConfig::catch_workers_output>},
+      {"decorate_workers_output", boolean<&PoolConfig::decorate_workers_output>},
       {"rlimit_files", integer<&PoolConfig::rlimit_files, 0, kMax>},
       {"clear_env", boolean<&PoolConfig::clear_env>},
       {"sql.dsn", non_empty_text<&PoolConfig::sql_dsn>},
@@ -150,9 +154,6 @@ bool honoured_pool_key(std::string_view key) {
 
 std::optional<std::string_view> ignored_pool_key(std::string_view key) {
   static const IgnoredKeys reasons = {
-      {"prefix", "paths are used as written"},
-      {"listen.acl_users", "use listen.owner, listen.group and listen.mode"},
-      {"listen.acl_groups", "use listen.owner, listen.group and listen.mode"},
       {"listen.setfib", "FreeBSD routing tables are not supported"},
       {"process.priority", "use nice(1) or systemd's Nice="},
       {"process.dumpable", "not supported by cppfpm"},
@@ -161,7 +162,6 @@ std::optional<std::string_view> ignored_pool_key(std::string_view key) {
       {"rlimit_core", "use ulimit -c or systemd's LimitCORE="},
       {"chroot", "use systemd's RootDirectory="},
       {"chdir", "compiled handlers read no scripts from a directory"},
-      {"decorate_workers_output", "not supported by cppfpm"},
       {"security.limit_extensions", "requests are routed on SCRIPT_NAME to compiled handlers"},
       {"apparmor_hat", "not supported by cppfpm"},
   };

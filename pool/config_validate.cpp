@@ -1,5 +1,7 @@
 // php-fpm's checks across the settings of a pool (fpm_conf.c,
 // fpm_conf_process_all_pools), reported at the line of the setting to change.
+#include <arpa/inet.h>
+
 #include <map>
 
 #include "pool/config_builder.h"
@@ -68,9 +70,45 @@ void validate_dynamic(PoolDraft& pool, Diagnostics& diagnostics) {
   }
 }
 
+bool is_ip_address(const std::string& text) {
+  unsigned char address[sizeof(in6_addr)];
+  return inet_pton(AF_INET, text.c_str(), address) == 1 ||
+         inet_pton(AF_INET6, text.c_str(), address) == 1;
+}
+
+// php-fpm's words (fcgi_set_allowed_clients); it starts anyway, and a
+// connection from an address that is not listed is refused.
+void validate_allowed_clients(PoolDraft& pool, Diagnostics& diagnostics) {
+  const auto& clients = pool.config.listen_allowed_clients;
+  bool any_valid = clients.empty();
+  for (const std::string& client : clients) {
+    if (is_ip_address(client)) {
+      any_valid = true;
+    } else {
+      diagnostics.warning(
+          pool.where({"listen.allowed_clients"}),
+          pool.prefix() + "Wrong IP address '" + client + "' in listen.allowed_clients");
+    }
+  }
+  if (!any_valid)
+    diagnostics.warning(pool.where({"listen.allowed_clients"}),
+                        pool.prefix() + "There are no allowed addresses: every connection " +
+                            "to the pool's socket is refused");
+}
+
 void validate_pool(PoolDraft& pool, Diagnostics& diagnostics) {
   PoolConfig& c = pool.config;
   const std::string p = pool.prefix();
+  validate_allowed_clients(pool, diagnostics);
+  if (!c.listen_acl_users.empty() || !c.listen_acl_groups.empty()) {
+    // php-fpm's words (fpm_unix_resolve_socket_permissions).
+    if (!c.listen_owner.empty())
+      diagnostics.warning(pool.where({"listen.owner"}),
+                          p + "ACL set, listen.owner = '" + c.listen_owner + "' is ignored");
+    if (!c.listen_group.empty())
+      diagnostics.warning(pool.where({"listen.group"}),
+                          p + "ACL set, listen.group = '" + c.listen_group + "' is ignored");
+  }
   if (c.pm == PmMode::dynamic) validate_dynamic(pool, diagnostics);
   if (c.pm == PmMode::ondemand && c.pm_process_idle_timeout.count() < 1) {
     diagnostics.error(pool.where({"pm.process_idle_timeout"}),

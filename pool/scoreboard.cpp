@@ -80,6 +80,7 @@ int Scoreboard::claim(pid_t pid, std::int64_t now) {
     for (int t = 0; t < threads_; ++t) {
       thread(i, t).request_start_us = 0;
       thread(i, t).lock_token = 0;
+      thread(i, t).last_end_us = 0;
     }
     c.state = static_cast<int>(ChildState::idle);
     return i;
@@ -115,8 +116,13 @@ void Scoreboard::request_started(int ci, int ti, std::int64_t now, const std::st
   child_busy(ci);
 }
 
-void Scoreboard::request_finished(int ci, int ti, std::int64_t now) {
-  std::int64_t started = thread(ci, ti).request_start_us.exchange(0);
+void Scoreboard::request_finished(int ci, int ti, std::int64_t now, std::int64_t cpu_us,
+                                  std::int64_t memory) {
+  ThreadSlot& t = thread(ci, ti);
+  t.last_cpu_us = cpu_us;
+  t.last_memory = memory;
+  std::int64_t started = t.request_start_us.exchange(0);
+  if (started > 0) t.last_end_us = now;
   child_done(ci, started, now);
 }
 

@@ -25,6 +25,12 @@ struct ThreadSlot {
   char script[200] = {0};
   char method[12] = {0};
   char query[200] = {0};
+  // The thread's last finished request (its text stays above until the
+  // next one starts): when it ended, the CPU the thread spent on it
+  // (CLOCK_THREAD_CPUTIME_ID), and the child's peak resident set size then.
+  std::atomic<std::int64_t> last_end_us{0};
+  std::atomic<std::int64_t> last_cpu_us{0};
+  std::atomic<std::int64_t> last_memory{0};
   // A session lock held by a request of this child (issue 12): the owner
   // token of its value and its key, so the master can release it when the
   // child is killed. An entry per thread, claimed by whichever request
@@ -88,7 +94,8 @@ class Scoreboard {
   void request_started(int child_index, int thread_index, std::int64_t now_us,
                        const std::string& method, const std::string& script,
                        const std::string& query);
-  void request_finished(int child_index, int thread_index, std::int64_t now_us);
+  void request_finished(int child_index, int thread_index, std::int64_t now_us,
+                        std::int64_t cpu_us = 0, std::int64_t memory = 0);
   // Child: a pool page (status, ping) answered by the event loop thread,
   // outside any worker thread. php-fpm serves its status page as a request,
   // so the child is active while it does and the request is counted.

@@ -29,16 +29,21 @@ struct StatusSnapshot {
     std::string request_method, request_uri, script;
     std::string query;  // shown after request_uri as "?query", escaped per format as php-fpm does
     std::int64_t content_length = 0;
+    // Of an idle child's last request, as php-fpm shows them (0 while
+    // running): the CPU the worker thread used, in percent of the request's
+    // duration; and the child's peak resident set size in bytes (a thread
+    // has no memory of its own: this is the most the process held).
+    double last_request_cpu = 0;
+    std::int64_t last_request_memory = 0;
   };
   std::vector<Process> processes;
 };
 
 // Reads the scoreboard; each worker thread's text is read consistently
 // (seqlock). A running child shows its oldest in-flight request; an idle
-// one its last request when that is known (one worker thread per child),
-// else "-". `listen_fd` is the pool's listening socket: for TCP the queue
-// comes from TCP_INFO and raises the board's max_listen_queue; for unix
-// sockets (or -1) the queue fields are 0.
+// one the request its worker threads finished last. `listen_fd` is the pool's listening socket: for
+// TCP the queue comes from TCP_INFO and raises the board's max_listen_queue; for unix sockets (or
+// -1) the queue fields are 0.
 StatusSnapshot take_snapshot(Scoreboard& board, const std::string& pool, std::string_view pm,
                              int listen_fd);
 

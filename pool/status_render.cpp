@@ -77,6 +77,13 @@ std::vector<Field> pool_fields(const StatusSnapshot& s, Format f) {
   };
 }
 
+// php-fpm prints the percentage with "%.2f".
+std::string cpu_text(double percent) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f", percent);
+  return buf;
+}
+
 std::vector<Field> process_fields(const StatusSnapshot& s, const StatusSnapshot::Process& p,
                                   Format f) {
   std::string uri = text_field(f, dash(p.request_uri));
@@ -98,8 +105,8 @@ std::vector<Field> process_fields(const StatusSnapshot& s, const StatusSnapshot:
       {"content length", std::to_string(p.content_length)},
       {"user", "-", true},
       {"script", text_field(f, dash(p.script)), true},
-      {"last request cpu", "0.00"},  // not measured per request
-      {"last request memory", "0"},
+      {"last request cpu", cpu_text(p.last_request_cpu)},
+      {"last request memory", std::to_string(p.last_request_memory)},
   };
 }
 

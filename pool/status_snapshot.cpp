@@ -75,9 +75,25 @@ StatusSnapshot::Process read_child(Scoreboard& board, int index, int state, std:
     p.request_duration_us = now > shown.start_us ? now - shown.start_us : 0;
   } else {
     p.request_duration_us = c.last_request_us.load();
-    // With several threads the board does not say which one finished last;
-    // with one, its slot still holds the last request's text.
-    if (board.threads() == 1 && p.requests > 0) known = read_thread(board.thread(index, 0), shown);
+    // The thread that finished last still holds its request's text.
+    int last = -1;
+    std::int64_t last_end = 0;
+    for (int t = 0; t < board.threads(); ++t) {
+      std::int64_t end = board.thread(index, t).last_end_us.load();
+      if (end > last_end) {
+        last_end = end;
+        last = t;
+      }
+    }
+    if (last >= 0) {
+      ThreadSlot& slot = board.thread(index, last);
+      known = read_thread(slot, shown);
+      std::int64_t cpu = slot.last_cpu_us.load();
+      if (p.request_duration_us > 0)
+        p.last_request_cpu =
+            100.0 * static_cast<double>(cpu) / static_cast<double>(p.request_duration_us);
+      p.last_request_memory = slot.last_memory.load();
+    }
   }
   if (known) {
     p.request_method = shown.method;

@@ -73,7 +73,20 @@ std::vector<int> WorkerOutput::fds() const {
 }
 
 void WorkerOutput::log_line(const Stream& stream, std::string_view line) const {
+  if (!style_.decorate) {
+    // The error log's own lines, without the time, level and child.
+    if (auto raw = spdlog::get(kUndecoratedLogger)) raw->warn("{}", line);
+    return;
+  }
   spdlog::warn("[pool {}] child {} said into {}: \"{}\"", pool_, stream.pid, stream.name, line);
+}
+
+std::size_t WorkerOutput::piece_size(pid_t pid, std::string_view stream) const {
+  std::size_t limit = static_cast<std::size_t>(style_.log_limit) - 1;  // the newline aside
+  if (!style_.decorate) return limit;
+  // "[01-Dec-2026 17:08:10] WARNING: " and `[pool www] child 4915 said into stderr: "..."`
+  std::size_t decoration = 32 + pool_.size() + std::to_string(pid).size() + stream.size() + 29;
+  return limit > decoration ? limit - decoration : 1;
 }
 
 void WorkerOutput::on_readable(int fd) {
@@ -92,12 +105,13 @@ void WorkerOutput::on_readable(int fd) {
       return;
     }
     stream.partial.append(buf, static_cast<std::size_t>(n));
+    const std::size_t piece = piece_size(stream.pid, stream.name);
     std::size_t start = 0;
     while (true) {
       std::size_t nl = stream.partial.find('\n', start);
       std::size_t end = nl == std::string::npos ? stream.partial.size() : nl;
-      if (end - start > kMaxLine) {
-        end = start + kMaxLine;  // an over-long line comes in pieces
+      if (end - start > piece) {
+        end = start + piece;  // an over-long line comes in pieces
       } else if (nl == std::string::npos) {
         break;  // the rest of this line is still to come
       }

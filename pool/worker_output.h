@@ -3,6 +3,9 @@
 // are pipes the master reads; every line a page writes there goes to the
 // error log as php-fpm writes it:
 //   WARNING: [pool www] child 1234 said into stderr: "the line"
+// or, with decorate_workers_output = no, as the page wrote it. A line
+// longer than log_limit is wrapped as php-fpm 8.2 does: each piece a whole
+// log line of at most log_limit - 1 bytes, its decoration included.
 #include <sys/types.h>
 
 #include <map>
@@ -11,15 +14,26 @@
 
 namespace cppfpm::pool {
 
+// The spdlog logger (server/log.cpp) that writes a message alone on its
+// line, for decorate_workers_output = no.
+inline constexpr const char* kUndecoratedLogger = "cppfpm-undecorated";
+
 // The write ends a child puts on its fds 1 and 2 (-1: not caught).
 struct WorkerOutputEnds {
   int stdout_fd = -1;
   int stderr_fd = -1;
 };
 
+struct WorkerOutputStyle {
+  bool decorate = true;  // decorate_workers_output
+  int log_limit = 1024;  // [global] log_limit
+};
+
 class WorkerOutput {
  public:
-  explicit WorkerOutput(std::string pool) : pool_(std::move(pool)) {}
+  using Style = WorkerOutputStyle;
+  explicit WorkerOutput(std::string pool, Style style = {})
+      : pool_(std::move(pool)), style_(style) {}
   ~WorkerOutput();
   WorkerOutput(const WorkerOutput&) = delete;
   WorkerOutput& operator=(const WorkerOutput&) = delete;
@@ -39,8 +53,9 @@ class WorkerOutput {
   bool owns(int fd) const { return streams_.count(fd) > 0; }
   void on_readable(int fd);
 
-  // php-fpm cuts a worker's line at this many bytes.
-  static constexpr std::size_t kMaxLine = 1023;
+  // How many bytes of a line written by `pid` into `stream` ("stdout" or
+  // "stderr") fit in one log line.
+  std::size_t piece_size(pid_t pid, std::string_view stream) const;
 
  private:
   struct Stream {
@@ -52,6 +67,7 @@ class WorkerOutput {
   void close_stream(int fd);
 
   std::string pool_;
+  Style style_;
   int pending_read_[2] = {-1, -1};  // read ends of the last open()
   std::map<int, Stream> streams_;
 };

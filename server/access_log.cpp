@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -55,7 +56,11 @@ std::string format_access_line(const std::string& format, const AccessRecord& r)
         out += '%';
         break;
       case 'C':
-        out += "0.00";
+        std::snprintf(buf, sizeof(buf), "%.2f",
+                      r.end_us > r.start_us ? 100.0 * static_cast<double>(r.cpu_us) /
+                                                  static_cast<double>(r.end_us - r.start_us)
+                                            : 0.0);
+        out += buf;
         break;
       case 'd':
         if (arg == "mili" || arg == "milli")
@@ -81,7 +86,14 @@ std::string format_access_line(const std::string& format, const AccessRecord& r)
         out += or_dash(r.request.method());
         break;
       case 'M':
-        out += "0";
+        if (arg == "kilo" || arg == "kilobytes")
+          std::snprintf(buf, sizeof(buf), "%lu", static_cast<unsigned long>(r.memory / 1024));
+        else if (arg == "mega" || arg == "megabytes")
+          std::snprintf(buf, sizeof(buf), "%lu",
+                        static_cast<unsigned long>(r.memory / (1024 * 1024)));
+        else
+          std::snprintf(buf, sizeof(buf), "%lu", static_cast<unsigned long>(r.memory));
+        out += buf;
         break;
       case 'n':
         out += r.pool;
@@ -102,7 +114,7 @@ std::string format_access_line(const std::string& format, const AccessRecord& r)
         out += or_dash(r.request.param("REQUEST_URI"));
         break;
       case 'R':
-        out += or_dash(r.request.param("REMOTE_ADDR"));
+        out += or_dash(r.peer);
         break;
       case 's':
         out += std::to_string(r.response.status);
@@ -125,8 +137,20 @@ std::string format_access_line(const std::string& format, const AccessRecord& r)
   return out;
 }
 
-AccessLog::AccessLog(std::string path, std::string format)
-    : path_(std::move(path)), format_(std::move(format)) {
+bool suppressed(const std::vector<std::string>& paths, const AccessRecord& r) {
+  if (paths.empty()) return false;
+  std::string_view method = r.request.method();
+  if (method != "GET" && method != "HEAD") return false;
+  if (!r.request.body().empty() || !r.request.query_string().empty()) return false;
+  if (r.response.status < 200 || r.response.status > 299) return false;
+  std::string_view uri = r.request.param("REQUEST_URI");
+  return std::find(paths.begin(), paths.end(), uri) != paths.end();
+}
+
+AccessLog::AccessLog(std::string path, std::string format, std::vector<std::string> suppress_paths)
+    : path_(std::move(path)),
+      format_(std::move(format)),
+      suppress_paths_(std::move(suppress_paths)) {
   reopen();
 }
 
@@ -153,7 +177,7 @@ void AccessLog::reopen() {
 }
 
 void AccessLog::write(const AccessRecord& record) {
-  if (fd_ < 0) return;
+  if (fd_ < 0 || suppressed(suppress_paths_, record)) return;
   std::string line = format_access_line(format_, record);
   line += '\n';
   [[maybe_unused]] auto n = ::write(fd_, line.data(), line.size());

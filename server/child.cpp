@@ -20,6 +20,7 @@
 #include "server/log.h"
 #include "server/memcached/servers.h"
 #include "server/pool_pages.h"
+#include "server/proc_title.h"
 #include "server/watchdog.h"
 #include "session/lock_ledger.h"
 #include "session/memcached_store.h"
@@ -109,6 +110,7 @@ void tune_malloc(int threads) {
 
 int run_child(const pool::PoolConfig& pool, int listen_fd, const pool::ChildIdentity& id,
               const std::vector<handlers::Route>& routes) {
+  set_proc_title("cppfpm: pool " + pool.name);
   Fd signals = child_signal_fd();
   tune_malloc(pool.threads_per_child);
   redirect_page_output(id.output);

@@ -1,7 +1,9 @@
 #include "server/child_server.h"
 
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <csignal>
@@ -23,6 +25,21 @@ LoopOptions loop_options(const pool::PoolConfig& pool) {
   return options;
 }
 
+// CPU time the calling thread has used, in microseconds.
+std::int64_t thread_cpu_us() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<std::int64_t>(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000;
+}
+
+// The child's peak resident set size in bytes: what "last request memory"
+// and %M report, a thread having no memory of its own.
+std::int64_t peak_rss_bytes() {
+  rusage usage{};
+  ::getrusage(RUSAGE_SELF, &usage);
+  return static_cast<std::int64_t>(usage.ru_maxrss) * 1024;
+}
+
 }  // namespace
 
 ChildServer::ChildServer(const pool::PoolConfig& pool, int listen_fd, const pool::ChildIdentity& id,
@@ -35,7 +52,7 @@ ChildServer::ChildServer(const pool::PoolConfig& pool, int listen_fd, const pool
       pages_only_([this](const Request& request, Response& response) {
         if (!pages_.serve(request, response)) handlers::Router::not_found(response);
       }),
-      access_log_(pool.access_log, pool.access_format),
+      access_log_(pool.access_log, pool.access_format, pool.access_suppress_paths),
       signals_(std::move(signals)),
       admission_(
           AdmissionRules{.threads = pool.threads_per_child,
@@ -153,6 +170,7 @@ void ChildServer::serve_on_worker(Connection* c, int index) {
 bool ChildServer::exchange(Connection* c, int index, const RequestHandler& handler) {
   WorkerPool::Slot* slot = index >= 0 ? &workers_.slot(index) : nullptr;
   std::int64_t start = pool::now_us();
+  const std::int64_t cpu_start = thread_cpu_us();
   bool began = false;
   auto started = [&](const Request& request) {
     began = true;
@@ -166,8 +184,11 @@ bool ChildServer::exchange(Connection* c, int index, const RequestHandler& handl
   };
   RequestHandler observed = [&](const Request& request, Response& response) {
     handler(request, response);
-    if (access_log_.enabled())
-      access_log_.write(AccessRecord{request, response, start, pool::now_us(), pool_.name});
+    if (access_log_.enabled()) {
+      std::string peer = c->peer.ss_family == AF_UNIX ? "" : ClientFilter::peer_text(c->peer);
+      access_log_.write(AccessRecord{request, response, start, pool::now_us(), pool_.name, peer,
+                                     thread_cpu_us() - cpu_start, peak_rss_bytes()});
+    }
   };
   if (slot) {
     slot->fd = c->fd.get();
@@ -184,7 +205,9 @@ bool ChildServer::exchange(Connection* c, int index, const RequestHandler& handl
   if (slot && !abandoned) {
     slot->started_us = 0;
     slot->fd = -1;
-    if (id_.board && began) id_.board->request_finished(id_.slot, index, pool::now_us());
+    if (id_.board && began)
+      id_.board->request_finished(id_.slot, index, pool::now_us(), thread_cpu_us() - cpu_start,
+                                  peak_rss_bytes());
   }
   if (!slot && id_.board && began) id_.board->page_finished(id_.slot, start, pool::now_us());
   if (after == AfterExchange::closed) {

@@ -11,6 +11,7 @@
 
 #include "pool/child_setup.h"
 #include "server/config_paths.h"
+#include "server/log.h"
 
 namespace cppfpm::server {
 
@@ -92,11 +93,13 @@ ConfigCheck check_config(const std::string& path, const StartSettings& settings)
 }
 
 void print_config_check(const ConfigCheck& check, std::ostream& out) {
-  for (const auto& w : check.warnings) out << "WARNING: " << w.str() << "\n";
-  for (const auto& e : check.errors) out << e.str() << "\n";
-  for (const auto& f : check.findings) out << f.level << ": " << f.text << "\n";
+  // php-fpm's shape: "[01-Dec-2026 17:14:26] ERROR: ...".
+  const std::string stamp = log_time_prefix();
+  for (const auto& w : check.warnings) out << stamp << "WARNING: " << w.str() << "\n";
+  for (const auto& e : check.errors) out << stamp << "ERROR: " << e.str() << "\n";
+  for (const auto& f : check.findings) out << stamp << f.level << ": " << f.text << "\n";
   if (!check.config)
-    out << "ERROR: " << (check.loaded ? kPostProcessFailure : load_failure(check)) << "\n";
+    out << stamp << "ERROR: " << (check.loaded ? kPostProcessFailure : load_failure(check)) << "\n";
 }
 
 void log_config_check(const ConfigCheck& check) {

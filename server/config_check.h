@@ -41,8 +41,9 @@ struct ConfigCheck {
 // will need them (a root master refuses a pool without `user` unless -R).
 ConfigCheck check_config(const std::string& path, const StartSettings& settings = {});
 
-// At start: warnings as "WARNING: FILE:LINE: ...", errors as
-// "FILE:LINE: ...", findings as "LEVEL: ...", then php-fpm's verdict
+// At start: each line in php-fpm's shape, "[01-Dec-2026 17:14:26] LEVEL: ":
+// warnings as "WARNING: FILE:LINE: ...", errors as "ERROR: FILE:LINE: ...",
+// findings as "LEVEL: ...", then php-fpm's verdict
 // "ERROR: failed to load configuration file '...'" (or "failed to post
 // process the configuration") when the file is unusable, one per line.
 void print_config_check(const ConfigCheck& check, std::ostream& out);

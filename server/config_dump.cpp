@@ -53,6 +53,10 @@ void dump_global(Dump& d, const pool::GlobalConfig& g) {
   d.text("pid", g.pid);
   d.text("error_log", g.error_log);
   d.text("log_level", g.log_level);
+  d.text("syslog.ident", g.syslog_ident);
+  d.number("syslog.facility", g.syslog_facility);
+  d.flag("log_buffering", g.log_buffering);
+  d.number("log_limit", g.log_limit);
   d.seconds("emergency_restart_interval", g.emergency_restart_interval);
   d.number("emergency_restart_threshold", g.emergency_restart_threshold);
   d.seconds("process_control_timeout", g.process_control_timeout);
@@ -86,6 +90,7 @@ void dump_session(Dump& d, const pool::PoolConfig& p) {
 
 void dump_pool(Dump& d, const pool::PoolConfig& p) {
   d.section(p.name);
+  d.text("prefix", p.prefix);
   d.text("user", p.user);
   d.text("group", p.group);
   d.text("listen", p.listen);
@@ -94,6 +99,8 @@ void dump_pool(Dump& d, const pool::PoolConfig& p) {
   d.text("listen.group", p.listen_group);
   d.text("listen.mode", p.listen_mode);
   d.text("listen.allowed_clients", joined(p.listen_allowed_clients));
+  d.text("listen.acl_users", joined(p.listen_acl_users));
+  d.text("listen.acl_groups", joined(p.listen_acl_groups));
   d.text("pm", std::string(pool::to_string(p.pm)));
   d.number("pm.max_children", p.pm_max_children);
   d.number("pm.start_servers", p.pm_start_servers);
@@ -108,11 +115,13 @@ void dump_pool(Dump& d, const pool::PoolConfig& p) {
   d.text("ping.response", p.ping_path.empty() ? "" : p.ping_response);
   d.text("access.log", p.access_log);
   d.text("access.format", p.access_format);
+  for (const auto& path : p.access_suppress_paths) d.text("access.suppress_path[]", path);
   d.text("slowlog", p.slowlog);
   d.seconds("request_slowlog_timeout", p.request_slowlog_timeout);
   d.seconds("request_terminate_timeout", p.request_terminate_timeout);
   d.number("rlimit_files", p.rlimit_files);
   d.flag("catch_workers_output", p.catch_workers_output);
+  d.flag("decorate_workers_output", p.decorate_workers_output);
   d.flag("clear_env", p.clear_env);
   for (const auto& [name, value] : p.env) d.text("env[" + name + "]", value);
   d.number("pm.threads_per_child", p.threads_per_child);

@@ -30,10 +30,13 @@ void resolve_paths(pool::Config& config, const std::string& prefix, const std::s
   if (global.error_log.empty() && !prefix.empty()) global.error_log = "log/cppfpm.log";
   if (global.error_log != "syslog") global.error_log = under_prefix(prefix, global.error_log);
   for (pool::PoolConfig& pool : config.pools) {
-    pool.access_log = under_prefix(prefix, pool.access_log);
-    pool.slowlog = under_prefix(prefix, pool.slowlog);
-    resolve_listen(pool.listen, prefix);
-    resolve_listen(pool.pm_status_listen, prefix);
+    // php-fpm: a pool's own prefix, itself relative to the global one.
+    if (!pool.prefix.empty()) pool.prefix = under_prefix(prefix, pool.prefix);
+    const std::string& base = pool.prefix.empty() ? prefix : pool.prefix;
+    pool.access_log = under_prefix(base, pool.access_log);
+    pool.slowlog = under_prefix(base, pool.slowlog);
+    resolve_listen(pool.listen, base);
+    resolve_listen(pool.pm_status_listen, base);
   }
 }
 

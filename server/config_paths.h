@@ -12,6 +12,7 @@ namespace cppfpm::server {
 // With one: `pid`, `error_log` (default PREFIX/log/cppfpm.log, as php-fpm's
 // log/php-fpm.log), `access.log`, `slowlog` and unix socket paths in
 // `listen` / `pm.status_listen` become PREFIX/path. "syslog" is left alone.
+// A pool's `prefix` replaces the global one for that pool's paths.
 void resolve_paths(pool::Config& config, const std::string& prefix, const std::string& pid_option);
 
 // PREFIX/path for a relative path, the path itself otherwise.

@@ -33,8 +33,9 @@ int Listeners::open_or_inherit(const pool::PoolConfig& pool, const char* key,
   } else {
     try {
       open_.push_back(server::open_listener(
-          *address, server::ListenOptions{pool.listen_backlog, pool.listen_owner, pool.listen_group,
-                                          pool.listen_mode}));
+          *address,
+          server::ListenOptions{pool.listen_backlog, pool.listen_owner, pool.listen_group,
+                                pool.listen_mode, pool.listen_acl_users, pool.listen_acl_groups}));
     } catch (const std::exception& e) {
       spdlog::error("[pool {}] {}: {}", pool.name, key, e.what());
       code = 1;

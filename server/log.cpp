@@ -5,15 +5,19 @@
 #include <spdlog/sinks/base_sink.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <set>
+#include <vector>
 
+#include "pool/worker_output.h"
 #include "server/fastcgi/fd.h"
 
 namespace cppfpm::server {
@@ -77,12 +81,45 @@ class FdSink final : public spdlog::sinks::base_sink<std::mutex> {
   int fd_;
 };
 
+// syslog(3) with php-fpm's priorities (zlog.c's syslog_priorities) and
+// its message shape: "[LEVEL] text", without a timestamp (syslog adds one).
+class SyslogSink final : public spdlog::sinks::base_sink<std::mutex> {
+ protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override {
+    spdlog::memory_buf_t line;
+    formatter_->format(msg, line);
+    std::size_t size = line.size();
+    if (size > 0 && line.data()[size - 1] == '\n') --size;  // a datagram has no line end
+    ::syslog(priority(msg.level), "%.*s", static_cast<int>(size), line.data());
+  }
+  void flush_() override {}
+
+ private:
+  static int priority(spdlog::level::level_enum level) {
+    switch (level) {
+      case spdlog::level::trace:
+      case spdlog::level::debug:
+        return LOG_DEBUG;
+      case spdlog::level::info:
+        return LOG_NOTICE;
+      case spdlog::level::warn:
+        return LOG_WARNING;
+      case spdlog::level::err:
+        return LOG_ERR;
+      default:
+        return LOG_ALERT;
+    }
+  }
+};
+
 std::mutex g_mutex;
 int g_stderr_fd = STDERR_FILENO;
 std::string g_path;
 Fd g_file;  // the error log, opened by the master; children inherit it
 std::string g_level = "notice";
 bool g_also_stderr = false;
+bool g_syslog = false;
+SyslogSettings g_syslog_settings;
 // The pools' access logs and slowlogs, opened by the master (root) so that
 // children running as an unprivileged user can write to them: they inherit
 // these descriptors at fork and never open the paths themselves.
@@ -116,29 +153,77 @@ bool reopen_into(Fd& held, const std::string& path, mode_t mode) {
   return ::dup2(fresh.get(), held.get()) >= 0;
 }
 
-void install() {
-  std::shared_ptr<spdlog::logger> logger;
-  if (g_file) {
-    logger = std::make_shared<spdlog::logger>("cppfpm", std::make_shared<FdSink>(g_file.get()));
-    if (g_also_stderr) logger->sinks().push_back(std::make_shared<FdSink>(g_stderr_fd));
-  } else {
-    logger = std::make_shared<spdlog::logger>("cppfpm", std::make_shared<FdSink>(g_stderr_fd));
-  }
+std::unique_ptr<spdlog::formatter> formatter_for(const char* pattern) {
   auto formatter = std::make_unique<spdlog::pattern_formatter>();
-  formatter->add_flag<PhpFpmLevel>('*').set_pattern("[%d-%b-%Y %H:%M:%S] %*: %v");
-  logger->set_formatter(std::move(formatter));
+  formatter->add_flag<PhpFpmLevel>('*').set_pattern(pattern);
+  return formatter;
+}
+
+// The sinks of one logger: syslog, or the error log file (or stderr), and
+// stderr as well with -O. `file_pattern` for descriptors, `syslog_pattern`
+// for syslog(3). Each logger gets sinks of its own: a sink holds its
+// formatter.
+std::vector<spdlog::sink_ptr> make_sinks(const char* file_pattern, const char* syslog_pattern) {
+  std::vector<spdlog::sink_ptr> sinks;
+  if (g_syslog) {
+    sinks.push_back(std::make_shared<SyslogSink>());
+    sinks.back()->set_formatter(formatter_for(syslog_pattern));
+  } else {
+    sinks.push_back(std::make_shared<FdSink>(g_file ? g_file.get() : g_stderr_fd));
+    sinks.back()->set_formatter(formatter_for(file_pattern));
+  }
+  if (g_also_stderr && (g_syslog || g_file)) {
+    sinks.push_back(std::make_shared<FdSink>(g_stderr_fd));
+    sinks.back()->set_formatter(formatter_for(file_pattern));
+  }
+  return sinks;
+}
+
+std::shared_ptr<spdlog::logger> make_logger(const char* name, const char* file_pattern,
+                                            const char* syslog_pattern) {
+  auto sinks = make_sinks(file_pattern, syslog_pattern);
+  auto logger = std::make_shared<spdlog::logger>(name, sinks.begin(), sinks.end());
   logger->set_level(to_spdlog(g_level));
   logger->flush_on(spdlog::level::trace);
-  spdlog::set_default_logger(logger);
+  return logger;
+}
+
+void install() {
+  spdlog::set_default_logger(make_logger("cppfpm", "[%d-%b-%Y %H:%M:%S] %*: %v", "[%*] %v"));
+  // decorate_workers_output = no: the same destinations, the message alone.
+  spdlog::drop(pool::kUndecoratedLogger);
+  spdlog::register_logger(make_logger(pool::kUndecoratedLogger, "%v", "%v"));
 }
 
 }  // namespace
 
-void init_logging(const std::string& error_log, const std::string& level, bool also_stderr) {
+std::string log_time_prefix() {
+  std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  ::localtime_r(&now, &tm);
+  char buf[64];
+  std::size_t n = std::strftime(buf, sizeof buf, "[%d-%b-%Y %H:%M:%S] ", &tm);
+  return std::string(buf, n);
+}
+
+bool is_syslog(const std::string& error_log) {
+  return error_log == "syslog";
+}
+
+void init_logging(const std::string& error_log, const std::string& level, bool also_stderr,
+                  const SyslogSettings& syslog) {
   std::lock_guard lock(g_mutex);
-  g_path = error_log;
+  g_syslog = is_syslog(error_log);
+  g_path = g_syslog ? std::string() : error_log;
   g_level = level;
   g_also_stderr = also_stderr;
+  if (g_syslog) {
+    g_syslog_settings = syslog;  // openlog() keeps the pointer to the ident
+    // LOG_NDELAY: connect now, so a child that runs as another user, or
+    // whose fds are closed up to it, inherits the connection.
+    ::openlog(g_syslog_settings.ident.c_str(), LOG_PID | LOG_CONS | LOG_NDELAY,
+              g_syslog_settings.facility);
+  }
   int error = 0;
   if (!g_path.empty() && !reopen_into(g_file, g_path, S_IRUSR | S_IWUSR)) error = errno;
   install();
@@ -152,7 +237,7 @@ void keep_log_off_stdio() {
     g_also_stderr = false;
     install();
   }
-  if (g_file || g_stderr_fd != STDERR_FILENO) return;
+  if (g_syslog || g_file || g_stderr_fd != STDERR_FILENO) return;
   int fd = ::fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
   if (fd < 0) return;
   g_stderr_fd = fd;

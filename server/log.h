@@ -14,10 +14,21 @@
 
 namespace cppfpm::server {
 
+// error_log = syslog: each line goes to syslog(3) as php-fpm sends it,
+// "[NOTICE] text" at the matching priority (LOG_NOTICE...), under `ident`
+// with the pid (LOG_PID) and `facility`; children inherit the connection.
+struct SyslogSettings {
+  std::string ident = "cppfpm";
+  int facility = 3 << 3;  // LOG_DAEMON
+};
+
 // level: php-fpm's log_level (alert|error|warning|notice|debug).
 // also_stderr: lines written to the error_log file go to stderr as well
 // (php-fpm in the foreground with -O, or with stderr on a terminal).
-void init_logging(const std::string& error_log, const std::string& level, bool also_stderr = false);
+void init_logging(const std::string& error_log, const std::string& level, bool also_stderr = false,
+                  const SyslogSettings& syslog = {});
+// True when error_log names syslog rather than a file.
+bool is_syslog(const std::string& error_log);
 // A child whose fds 1 and 2 are about to become catch_workers_output pipes:
 // its own log lines, when they go to stderr, keep going to the original.
 void keep_log_off_stdio();
@@ -29,6 +40,10 @@ void open_pool_logs(const pool::Config& config);
 // holds none for that path, the file opened for appending (0640). -1 with
 // errno set when neither works.
 int open_pool_log(const std::string& path);
+// php-fpm's time stamp before a line it prints itself (-t, -tt):
+// "[01-Dec-2026 17:14:27] ".
+std::string log_time_prefix();
+
 // In the master: reopens the error_log file and the pool log files (after
 // logrotate moved them away) and logs php-fpm's "re-opened" notices.
 void reopen_logs();

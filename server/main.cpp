@@ -19,6 +19,7 @@
 #include "server/daemon.h"
 #include "server/listeners.h"
 #include "server/log.h"
+#include "server/proc_title.h"
 #include "server/reexec.h"
 
 namespace {
@@ -42,6 +43,7 @@ cppfpm::server::StartSettings start_settings(const cppfpm::server::CommandLine& 
 int main(int argc, char** argv) {
   namespace pool = cppfpm::pool;
   namespace server = cppfpm::server;
+  server::init_proc_title(argc, argv);
   auto parsed = server::parse_command_line(argc, argv, CPPFPM_VERSION, std::cout);
   if (const int* exit_code = std::get_if<int>(&parsed)) return *exit_code;
   const server::CommandLine& options = std::get<server::CommandLine>(parsed);
@@ -54,7 +56,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   for (const auto& notice : server::php_only_notices(options))
-    std::cerr << "NOTICE: " << notice << "\n";
+    std::cerr << server::log_time_prefix() << "NOTICE: " << notice << "\n";
 
   const bool reexecuted = server::take_reexec_marker();
   const std::string path = server::config_path(options);
@@ -64,9 +66,17 @@ int main(int argc, char** argv) {
   if (!check.config) return 78;  // EX_CONFIG
   const pool::Config& config = *check.config;
   if (options.test > 0) {
+    // php-fpm's -t lines: time stamp and level, its pm.start_servers notice.
+    auto notice = [](const std::string& text) {
+      std::cerr << server::log_time_prefix() << "NOTICE: " << text << "\n";
+    };
     if (options.test > 1)
-      for (const auto& line : server::dump_config(config)) std::cerr << "NOTICE: " << line << "\n";
-    std::cerr << "NOTICE: configuration file " << config.path << " test is successful\n";
+      for (const auto& line : server::dump_config(config)) notice(line);
+    for (const auto& p : config.pools)
+      if (p.pm_start_servers_defaulted)
+        notice("[pool " + p.name + "] pm.start_servers is not set. It's been set to " +
+               std::to_string(p.pm_start_servers) + ".");
+    notice("configuration file " + config.path + " test is successful");
     return 0;
   }
   bool background =
@@ -74,7 +84,9 @@ int main(int argc, char** argv) {
   // php-fpm in the foreground copies its log to stderr with -O, or when
   // stderr is a terminal.
   bool log_to_stderr_too = !background && (options.force_stderr || ::isatty(STDERR_FILENO));
-  server::init_logging(config.global.error_log, config.global.log_level, log_to_stderr_too);
+  server::set_proc_title("cppfpm: master process (" + config.path + ")");
+  server::init_logging(config.global.error_log, config.global.log_level, log_to_stderr_too,
+                       {config.global.syslog_ident, config.global.syslog_facility});
   if (!settings.as_root) server::log_ignored_identity(config);
   server::open_pool_logs(config);  // before any child: children may not open them
 

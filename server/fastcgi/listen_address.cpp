@@ -27,6 +27,11 @@ std::string ListenAddress::str() const {
   return (host.empty() ? std::string("0.0.0.0") : host) + ":" + std::to_string(port);
 }
 
+BindPlan bind_plan(const ListenAddress& address) {
+  if (!address.host.empty()) return BindPlan{address.host, false, {}};
+  return BindPlan{"::", true, "0.0.0.0"};
+}
+
 std::optional<ListenAddress> parse_listen(const std::string& spec, std::string& error) {
   ListenAddress a;
   if (spec.empty()) {

@@ -17,6 +17,17 @@ struct ListenAddress {
   std::string str() const;
 };
 
+// How the master binds a TCP address. All addresses ("9000", "*:9000"):
+// php-fpm's [::] with IPV6_V6ONLY off, so IPv4 clients come in as
+// ::ffff:a.b.c.d, and 0.0.0.0 when the kernel has no IPv6
+// (socket(AF_INET6) fails with EAFNOSUPPORT). Otherwise the host as written.
+struct BindPlan {
+  std::string host;           // what getaddrinfo() resolves: "::" for all addresses
+  bool dual_stack = false;    // IPV6_V6ONLY = 0 on the socket
+  std::string ipv4_fallback;  // the host to use without IPv6; "" for none
+};
+BindPlan bind_plan(const ListenAddress& address);
+
 // php-fpm's forms (fpm_sockets_domain_from_address): a value with a ':' or
 // only digits is TCP ("host:port", "[v6]:port", "*:port", "port"); any
 // other value is a unix socket path ("/run/php.sock", "relative.sock").

@@ -1,9 +1,13 @@
 #include "server/fastcgi/listener.h"
 
+#include "server/fastcgi/socket_acl.h"
+#include "server/fastcgi/unix_ids.h"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <pwd.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -21,6 +25,39 @@ namespace {
                            std::to_string(errno) + ")");
 }
 
+// A listening TCP socket on `host`:address.port; an empty Fd with errno
+// set when socket() fails (the caller may try another family), throws on
+// any other failure.
+Fd bind_tcp(const ListenAddress& address, const std::string& host, bool dual_stack,
+            const ListenOptions& options) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  addrinfo* res = nullptr;
+  std::string port = std::to_string(address.port);
+  int rc = ::getaddrinfo(host.c_str(), port.c_str(), &hints, &res);
+  if (rc != 0 && dual_stack) {  // a resolver without IPv6: the caller falls back to IPv4
+    errno = EAFNOSUPPORT;
+    return Fd();
+  }
+  if (rc != 0)
+    throw std::runtime_error("getaddrinfo() failed for " + address.str() + ": " +
+                             ::gai_strerror(rc));
+  std::unique_ptr<addrinfo, decltype(&::freeaddrinfo)> guard(res, &::freeaddrinfo);
+  Fd fd(::socket(res->ai_family, res->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!fd) return fd;
+  int on = 1;
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+  int v6only = 0;
+  if (dual_stack && res->ai_family == AF_INET6 &&
+      ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only)) != 0)
+    fail("setsockopt(IPV6_V6ONLY)", address.str());
+  if (::bind(fd.get(), res->ai_addr, res->ai_addrlen) != 0) fail("bind()", address.str());
+  if (::listen(fd.get(), options.backlog) != 0) fail("listen()", address.str());
+  return fd;
+}
+
 }  // namespace
 
 Fd open_listener(const ListenAddress& address, const ListenOptions& options) {
@@ -36,18 +73,33 @@ Fd open_listener(const ListenAddress& address, const ListenOptions& options) {
     mode_t mode =
         options.mode.empty() ? 0660 : static_cast<mode_t>(std::stoul(options.mode, nullptr, 8));
     if (::chmod(address.path.c_str(), mode) != 0) fail("chmod()", address.path);
-    if (!options.owner.empty() || !options.group.empty()) {
+    if (!options.acl_users.empty() || !options.acl_groups.empty()) {
+      std::vector<uid_t> users;
+      std::vector<gid_t> groups;
+      for (const auto& user : options.acl_users) {
+        auto found = find_uid(user);
+        if (!found) throw std::runtime_error("listen.acl_users: unknown user '" + user + "'");
+        users.push_back(*found);
+      }
+      for (const auto& group : options.acl_groups) {
+        auto found = find_gid(group);
+        if (!found) throw std::runtime_error("listen.acl_groups: unknown group '" + group + "'");
+        groups.push_back(*found);
+      }
+      if (std::string why = set_socket_acl(address.path, mode, users, groups); !why.empty())
+        throw std::runtime_error(why);
+    } else if (!options.owner.empty() || !options.group.empty()) {
       uid_t uid = static_cast<uid_t>(-1);
       gid_t gid = static_cast<gid_t>(-1);
       if (!options.owner.empty()) {
-        const passwd* pw = ::getpwnam(options.owner.c_str());
-        if (!pw) throw std::runtime_error("listen.owner: unknown user '" + options.owner + "'");
-        uid = pw->pw_uid;
+        auto found = find_uid(options.owner);
+        if (!found) throw std::runtime_error("listen.owner: unknown user '" + options.owner + "'");
+        uid = *found;
       }
       if (!options.group.empty()) {
-        const group* gr = ::getgrnam(options.group.c_str());
-        if (!gr) throw std::runtime_error("listen.group: unknown group '" + options.group + "'");
-        gid = gr->gr_gid;
+        auto found = find_gid(options.group);
+        if (!found) throw std::runtime_error("listen.group: unknown group '" + options.group + "'");
+        gid = *found;
       }
       if (::chown(address.path.c_str(), uid, gid) != 0) fail("chown()", address.path);
     }
@@ -55,24 +107,11 @@ Fd open_listener(const ListenAddress& address, const ListenOptions& options) {
     return fd;
   }
 
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-  addrinfo* res = nullptr;
-  std::string port = std::to_string(address.port);
-  int rc = ::getaddrinfo(address.host.empty() ? nullptr : address.host.c_str(), port.c_str(),
-                         &hints, &res);
-  if (rc != 0)
-    throw std::runtime_error("getaddrinfo() failed for " + address.str() + ": " +
-                             ::gai_strerror(rc));
-  std::unique_ptr<addrinfo, decltype(&::freeaddrinfo)> guard(res, &::freeaddrinfo);
-  Fd fd(::socket(res->ai_family, res->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  BindPlan plan = bind_plan(address);
+  Fd fd = bind_tcp(address, plan.host, plan.dual_stack, options);
+  if (!fd && errno == EAFNOSUPPORT && !plan.ipv4_fallback.empty())
+    fd = bind_tcp(address, plan.ipv4_fallback, false, options);
   if (!fd) fail("socket()", address.str());
-  int on = 1;
-  ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
-  if (::bind(fd.get(), res->ai_addr, res->ai_addrlen) != 0) fail("bind()", address.str());
-  if (::listen(fd.get(), options.backlog) != 0) fail("listen()", address.str());
   return fd;
 }
 

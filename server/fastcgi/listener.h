@@ -13,8 +13,11 @@
 namespace cppfpm::server {
 
 struct ListenOptions {
-  int backlog = 511;
+  int backlog = -1;                // listen(2) takes it as the kernel's maximum (somaxconn)
   std::string owner, group, mode;  // unix sockets only
+  // listen.acl_users / listen.acl_groups: when either is set, a POSIX ACL
+  // gives them read-write and owner / group are not applied (php-fpm).
+  std::vector<std::string> acl_users, acl_groups;
 };
 
 // Opens, binds and listens (non-blocking, close-on-exec). Throws

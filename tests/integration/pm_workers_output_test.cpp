@@ -5,12 +5,14 @@
 // child's own log lines are never dressed up as worker output.
 #include <catch2/catch.hpp>
 
+#include <filesystem>
 #include <regex>
 
 #include "support/pm_server.h"
 
 using namespace cppfpm::test;
 using namespace std::chrono_literals;
+namespace fs = std::filesystem;
 
 namespace {
 
@@ -18,6 +20,12 @@ ConfigKeys catching_pool(const char* catch_output) {
   ConfigKeys pool = one_child_pool(loopback_endpoint(), 2);
   set_key(pool, "catch_workers_output", catch_output);
   return pool;
+}
+
+// The bytes php-fpm puts around a worker's line in the error log:
+// `[01-Dec-2026 17:08:10] WARNING: [pool www] child PID said into STREAM: "..."`.
+std::size_t piece_decoration(pid_t child, const std::string& stream) {
+  return 32 + std::string("www").size() + std::to_string(child).size() + stream.size() + 29;
 }
 
 bool log_has(const PmServer& fpm, const std::string& needle) {
@@ -52,12 +60,47 @@ TEST_CASE("catch_workers_output = yes: a page's stdout and stderr reach the erro
   // The child's own log lines stay undecorated: none is "said into".
   CHECK(fpm.log_count("said into") == 2);
 
-  // A line longer than php-fpm's 1023 bytes arrives in pieces.
+  // A line longer than log_limit (1024) is wrapped as php-fpm 8.2 does:
+  // each piece a whole log line of 1023 bytes, its decoration included.
   std::string long_text(1500, 'x');
   fpm.get("/__test/say", long_text);
   CHECK(wait_until([&] { return fpm.log_count("said into stdout") == 3; }, 3s));
-  CHECK(log_has(fpm, "said into stdout: \"" + std::string(1023, 'x') + "\""));
-  CHECK(log_has(fpm, "said into stdout: \"" + std::string(477, 'x') + "\""));
+  const std::size_t piece = 1023 - piece_decoration(child, "stdout");
+  CHECK(log_has(fpm, "said into stdout: \"" + std::string(piece, 'x') + "\""));
+  CHECK(log_has(fpm, "said into stdout: \"" + std::string(1500 - piece, 'x') + "\""));
+}
+
+TEST_CASE("decorate_workers_output = no and log_limit: the page's lines as written and wrapped",
+          "[pm][process]") {
+  ConfigKeys pool = catching_pool("yes");
+  set_key(pool, "decorate_workers_output", "no");
+  TempDir logs("cppfpm-wo-");
+  fs::path error_log = logs.path() / "error.log";
+  PmServer fpm(pool, {{"error_log", error_log.string()}, {"log_limit", "600"}});
+  REQUIRE(fpm.wait_children(1, 5s));
+  fpm.get("/__test/say", "plain-line");
+  fpm.get("/__test/say", std::string(1500, 'y'));
+  // log_limit - 1 bytes a piece, nothing around them: 599 + 599 + 302.
+  std::vector<std::string> want = {"plain-line", "err:plain-line", std::string(599, 'y'),
+                                   std::string(599, 'y'), std::string(302, 'y')};
+  auto has_all = [&] {
+    std::string text = read_file(error_log);
+    for (const auto& line : want)
+      if (text.find("\n" + line + "\n") == std::string::npos) return false;
+    return true;
+  };
+  INFO(read_file(error_log));
+  CHECK(wait_until(has_all, 3s));
+  CHECK(fpm.log_count("said into") == 0);
+}
+
+TEST_CASE("log_limit below php-fpm's 512 is refused", "[pm][process]") {
+  TempDir dir("cppfpm-wo-");
+  fs::path config = dir.path() / "cppfpm.conf";
+  write_file(config, "[global]\nlog_limit = 100\n[www]\nlisten = 127.0.0.1:9\nuser = nobody\n");
+  fs::path out = dir.path() / "out";
+  CHECK(run_command({CPPFPM_BINARY, "-t", "-y", config.string()}, out, 10s) == 78);
+  CHECK(read_file(out).find("log_limit = \"100\" must be at least 512") != std::string::npos);
 }
 
 TEST_CASE("catch_workers_output = no: a page's output is dropped", "[pm][process]") {

@@ -101,8 +101,6 @@ TEST_CASE("config: bad values are errors at their line") {
   require_error("[www]\nlisten = \"\"\n", 2, "must not be empty");
   require_error("[www]\nlisten = 0\n", 2, "bad port '0'");
   require_error("[www]\nlisten.mode = 0999\n", 2, "in octal");
-  require_error("[www]\nlisten.allowed_clients = 127.0.0.1, example.org\n", 2,
-                "'example.org', which is not an IPv4 or IPv6 address");
   require_error("[www]\npm.status_path = status\n", 2, "starting with '/'");
   require_error("[www]\nping.path = /\n", 2, "starting with '/'");
   require_error("[www]\nping.response = \"\"\n", 2, "must not be empty");
@@ -195,11 +193,22 @@ TEST_CASE("config: load_config names an unreadable file") {
   CHECK(has(directory.errors, dir / "", 0, "is a directory"));
 }
 
+TEST_CASE(
+    "config: a bad listen.allowed_clients entry is a warning as in php-fpm and matches no one") {
+  require_warning("[www]\nlisten.allowed_clients = 127.0.0.1, example.org\n", 2,
+                  "[pool www] Wrong IP address 'example.org' in listen.allowed_clients");
+  LoadResult some = load("[www]\nlisten.allowed_clients = 127.0.0.1, example.org\n");
+  REQUIRE(some.ok());
+  CHECK(some.warnings.size() == 1);
+  require_warning("[www]\nlisten.allowed_clients = example.org\n", 2,
+                  "There are no allowed addresses");
+}
+
 TEST_CASE("config: keys meaningless for C++ are accepted with one warning each") {
   const std::string text = R"(process.priority = -19
 events.mechanism = epoll
 rlimit_files = 1024
-syslog.ident = php-fpm
+rlimit_core = 0
 [www]
 chdir = /var/www
 chroot =
@@ -208,12 +217,12 @@ php_value[memory_limit] = 64M
 php_flag[display_errors] = off
 php_admin_value[error_log] = /var/log/fpm-php.www.log
 php_admin_flag[log_errors] = on
-access.suppress_path[] = /ping
-listen.acl_users = nginx
+listen.setfib = 1
+request_terminate_timeout_track_finished = yes
 request_slowlog_trace_depth = 20
 rlimit_core = unlimited
-decorate_workers_output = no
-prefix = /srv/$pool
+process.dumpable = yes
+apparmor_hat = x
 )";
   LoadResult result = load(text);
   INFO(dump(result));
@@ -224,8 +233,8 @@ prefix = /srv/$pool
   CHECK(has(result.warnings, kFile, 6, "[pool www] chdir is ignored"));
   CHECK(has(result.warnings, kFile, 8, "security.limit_extensions is ignored"));
   CHECK(has(result.warnings, kFile, 9, "php_value[memory_limit] is ignored"));
-  CHECK(has(result.warnings, kFile, 13, "access.suppress_path[] is ignored"));
-  CHECK(has(result.warnings, kFile, 18, "prefix is ignored"));
+  CHECK(has(result.warnings, kFile, 13, "listen.setfib is ignored"));
+  CHECK(has(result.warnings, kFile, 18, "apparmor_hat is ignored"));
 }
 
 TEST_CASE("config: pm.status_listen is read and checked") {

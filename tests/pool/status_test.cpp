@@ -442,9 +442,11 @@ TEST_CASE("status: take_snapshot reads children and their requests") {
   CHECK(idle.state == "Idle");
   CHECK(idle.requests == 1);
   CHECK(idle.request_duration_us == 2000);
-  // Two threads per child: which one finished last is not recorded.
-  CHECK(idle.request_method.empty());
-  CHECK(idle.script.empty());
+  // The thread that finished last still holds its request: an idle child
+  // shows its last request, as php-fpm's does.
+  CHECK(idle.request_method == "GET");
+  CHECK(idle.script == "/done.php");
+  CHECK(idle.request_uri == "/done.php");
 
   // Both requests finish: the busy child turns idle and shows its last duration.
   board.request_finished(busy, 0, now);
@@ -568,4 +570,32 @@ TEST_CASE("status: take_snapshot reports 0 for a unix socket's queue") {
   CHECK(s.listen_queue == 0);
   CHECK(s.listen_queue_len == 0);
   CHECK(s.max_listen_queue == 0);
+}
+
+TEST_CASE("status: an idle child's last request cpu and memory as php-fpm computes them") {
+  Scoreboard board(1, 2);
+  std::int64_t now = now_us();
+  int child = board.claim(6001, now - 10000000);
+  REQUIRE(child >= 0);
+  board.request_started(child, 0, now - 3000000, "GET", "/early.php", "");
+  board.request_finished(child, 0, now - 2000000, 100000, 1 << 20);
+  // The later request: 1 s long, 0.25 s of the thread's CPU, 8 MiB peak.
+  board.request_started(child, 1, now - 1500000, "POST", "/late.php", "a=1");
+  board.request_finished(child, 1, now - 500000, 250000, 8 << 20);
+  StatusSnapshot s = take_snapshot(board, "www", "static", -1);
+  REQUIRE(s.processes.size() == 1);
+  const auto& p = s.processes[0];
+  CHECK(p.state == "Idle");
+  CHECK(p.request_method == "POST");
+  CHECK(p.script == "/late.php");
+  CHECK(p.query == "a=1");
+  CHECK(p.request_duration_us == 1000000);
+  CHECK(p.last_request_cpu == Approx(25.0));
+  CHECK(p.last_request_memory == 8 << 20);
+  StatusQuery full;
+  full.full = true;
+  std::string type;
+  std::string text = render_status(s, full, type);
+  CHECK(text.find("last request cpu:     25.00\n") != std::string::npos);
+  CHECK(text.find("last request memory:  8388608\n") != std::string::npos);
 }

@@ -18,6 +18,7 @@ namespace cppfpm::test {
 
 std::string Endpoint::listen() const {
   if (!unix_path.empty()) return unix_path.string();
+  if (host.find(':') != std::string::npos) return "[" + host + "]:" + std::to_string(port);
   return host + ":" + std::to_string(port);
 }
 
@@ -79,6 +80,20 @@ Fd pm_connect(const Endpoint& at, const std::string& source, Millis timeout) {
     std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
     if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
       if (errno != EINPROGRESS && errno != EAGAIN)
+        throw std::runtime_error("connect() to " + what + " failed: " + std::strerror(errno));
+      wait_connected(fd.get(), what, timeout);
+    }
+    return fd;
+  }
+  if (at.host.find(':') != std::string::npos) {  // IPv6, e.g. ::1
+    Fd fd(::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    sockaddr_in6 addr{};
+    addr.sin6_family = AF_INET6;
+    addr.sin6_port = htons(static_cast<std::uint16_t>(at.port));
+    if (!fd || ::inet_pton(AF_INET6, at.host.c_str(), &addr.sin6_addr) != 1)
+      throw std::runtime_error("cannot make an IPv6 socket for " + what);
+    if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+      if (errno != EINPROGRESS)
         throw std::runtime_error("connect() to " + what + " failed: " + std::strerror(errno));
       wait_connected(fd.get(), what, timeout);
     }

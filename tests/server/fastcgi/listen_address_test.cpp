@@ -4,6 +4,8 @@
 
 #include "server/fastcgi/listen_address.h"
 
+using cppfpm::server::bind_plan;
+using cppfpm::server::BindPlan;
 using cppfpm::server::ListenAddress;
 using cppfpm::server::parse_listen;
 
@@ -51,4 +53,22 @@ TEST_CASE("listen address: errors say what to write") {
   CHECK(error_of(":9000") == "has no host before ':'; write 127.0.0.1:9000 or just 9000");
   CHECK(error_of("[::1:9000") == "has an unclosed '[' in the address");
   CHECK(error_of("/" + std::string(200, 'x')) == "is a unix socket path longer than 107 bytes");
+}
+
+TEST_CASE("listen address: all addresses bind :: dual-stack and 0.0.0.0 without IPv6") {
+  std::string error;
+  // php-fpm's `listen = 9000`: IPv6 and IPv4 (as ::ffff:a.b.c.d) on one socket.
+  for (const char* spec : {"9000", "*:9000"}) {
+    BindPlan plan = bind_plan(*parse_listen(spec, error));
+    CHECK(plan.host == "::");
+    CHECK(plan.dual_stack);
+    CHECK(plan.ipv4_fallback == "0.0.0.0");
+  }
+  BindPlan v4 = bind_plan(*parse_listen("127.0.0.1:9000", error));
+  CHECK(v4.host == "127.0.0.1");
+  CHECK_FALSE(v4.dual_stack);
+  CHECK(v4.ipv4_fallback.empty());
+  BindPlan v6 = bind_plan(*parse_listen("[::1]:9000", error));
+  CHECK(v6.host == "::1");
+  CHECK_FALSE(v6.dual_stack);
 }
