@@ -4,6 +4,7 @@
 #include <soci/soci.h>
 
 #include <optional>
+#include <thread>
 
 #include <spdlog/spdlog.h>
 
@@ -73,47 +74,58 @@ std::size_t ConnectionPool::preferred_server() const {
 
 void ConnectionPool::open(Slot& slot) {
   slot.session.reset();
-  std::vector<std::size_t> order;
-  {
-    std::lock_guard lock(servers_mutex_);
-    order = chooser_.order(std::chrono::steady_clock::now());
-  }
   auto failed = [&](std::size_t i) {
     std::lock_guard lock(servers_mutex_);
     chooser_.failed(i, std::chrono::steady_clock::now());
   };
+  // A Galera cluster changing its membership (a node died or joined) has
+  // every node not ready for a moment: while one answered, the round is
+  // tried again, within sql.connect_timeout.
+  const auto deadline = std::chrono::steady_clock::now() + options_.borrow_timeout;
   std::string why;
-  for (std::size_t i : order) {
-    std::unique_ptr<soci::session> session;
-    std::optional<bool> ready;
-    try {
-      session = std::make_unique<soci::session>(*soci::factory_mysql(), connect_strings_[i]);
-      ready = wsrep_ready(*session);
-      if (ready == false) {
-        why = names_[i] + " is not ready (wsrep_ready OFF, or not Synced)";
+  for (;;) {
+    std::vector<std::size_t> order;
+    {
+      std::lock_guard lock(servers_mutex_);
+      order = chooser_.order(std::chrono::steady_clock::now());
+    }
+    bool answered = false;
+    for (std::size_t i : order) {
+      std::unique_ptr<soci::session> session;
+      std::optional<bool> ready;
+      try {
+        session = std::make_unique<soci::session>(*soci::factory_mysql(), connect_strings_[i]);
+        ready = wsrep_ready(*session);
+        if (ready == false) {
+          why = names_[i] + " is not ready (wsrep_ready OFF, or not Synced)";
+          answered = true;
+          failed(i);
+          continue;
+        }
+        // Reads wait for the writes the cluster has committed, on any node.
+        if (ready) *session << "SET SESSION wsrep_sync_wait = 1";
+      } catch (const std::exception& e) {
+        why = redact_password(e.what());
+        if (connect_strings_.size() > 1) why = names_[i] + ": " + why;
         failed(i);
         continue;
       }
-      // Reads wait for the writes the cluster has committed, on any node.
-      if (ready) *session << "SET SESSION wsrep_sync_wait = 1";
-    } catch (const std::exception& e) {
-      why = redact_password(e.what());
-      if (connect_strings_.size() > 1) why = names_[i] + ": " + why;
-      failed(i);
-      continue;
+      {
+        std::lock_guard lock(servers_mutex_);
+        chooser_.succeeded(i);
+      }
+      slot.session = std::move(session);
+      slot.server = i;
+      slot.wsrep = ready.has_value();
+      if (down_.exchange(false)) spdlog::info("MariaDB reachable again ({})", names_[i]);
+      auto before = current_.exchange(i);
+      if (connect_strings_.size() > 1 && before != i && before != static_cast<std::size_t>(-1))
+        spdlog::warn("MariaDB: new connections go to {} (was {})", names_[i], names_[before]);
+      return;
     }
-    {
-      std::lock_guard lock(servers_mutex_);
-      chooser_.succeeded(i);
-    }
-    slot.session = std::move(session);
-    slot.server = i;
-    slot.wsrep = ready.has_value();
-    if (down_.exchange(false)) spdlog::info("MariaDB reachable again ({})", names_[i]);
-    auto before = current_.exchange(i);
-    if (connect_strings_.size() > 1 && before != i && before != static_cast<std::size_t>(-1))
-      spdlog::warn("MariaDB: new connections go to {} (was {})", names_[i], names_[before]);
-    return;
+    constexpr auto kPause = std::chrono::milliseconds(200);
+    if (!answered || std::chrono::steady_clock::now() + kPause >= deadline) break;
+    std::this_thread::sleep_for(kPause);
   }
   if (!down_.exchange(true))
     spdlog::error("MariaDB connection failed ({}): {}", options_.dsn_for_logs, why);

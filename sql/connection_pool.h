@@ -4,10 +4,10 @@
 // path (return, exception). Connections open lazily and reopen after a
 // failure, so the pool heals by itself after a MariaDB restart.
 // With several servers (sql.servers) a connection opens on the first live
-// one a ServerChooser names (sql/server_list.h); a Galera node that is not
-// ready (wsrep_ready = OFF) counts as down, and its sessions wait for
-// causality (wsrep_sync_wait = 1), so a read after a write sees the write
-// whichever node took it.
+// one a ServerChooser names (sql/server_list.h). A Galera node that is not
+// ready (wsrep_ready OFF, or not Synced: a donor, a joiner) counts as down,
+// and its sessions wait for causality (wsrep_sync_wait = 1), so a read
+// after a write sees the write whichever node took it.
 #include <atomic>
 #include <chrono>
 #include <condition_variable>

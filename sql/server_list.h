@@ -4,7 +4,8 @@
 // replicas: cppfpm writes to one at a time, the first live one in list
 // order, so every child and every backend agrees on it.
 //
-// - A server that refused a connection, or answered wsrep_ready = OFF, is
+// - A server that refused a connection, or is a Galera node not ready (wsrep_ready OFF, not
+// Synced), is
 //   skipped for a back-off (first_retry, doubling up to max_retry), then
 //   tried again first: when it is back, new connections return to it.
 // - Servers in back-off are still tried, last, when the others fail, so a
