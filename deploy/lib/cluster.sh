@@ -36,9 +36,9 @@ else
   C_GCOMM=4567 C_IST=4568 C_SST=4444
 fi
 # A killed node stalls the cluster's commits (and causal reads) until the
-# others suspect it: 5 s by Galera's defaults, about 1 s with these, sized
+# others suspect it: 5 s by Galera's defaults, 2 s with these, sized
 # for a LAN (raise them on a WAN).
-GALERA_TIMEOUTS="evs.keepalive_period=PT0.3S;evs.inactive_check_period=PT0.5S;evs.suspect_timeout=PT1S;evs.inactive_timeout=PT2S;evs.install_timeout=PT2S"
+GALERA_TIMEOUTS="evs.keepalive_period=PT0.5S;evs.inactive_check_period=PT0.5S;evs.suspect_timeout=PT2S;evs.inactive_timeout=PT4S;evs.install_timeout=PT4S"
 NODES=(db1 db2 db3 mc1 mc2 fpm1 fpm2 web1 web2 front)
 
 node_addr() {
@@ -165,6 +165,8 @@ start_db() {  # node
     # root-owned one breaks it, so the nodes run as `mysql`.
     user=(--user=mysql)
     chown -R mysql:mysql "$dir"
+    runuser -u mysql -- test -x "$dir" ||
+      die "the mysql user cannot reach $dir: let it through every directory above (chmod o+x)"
   fi
   if [ "$(db_nodes_up)" -eq 0 ]; then
     # No node runs: this one starts a new cluster, from its own data.

@@ -140,9 +140,9 @@ def main():
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--timeout", type=float, default=10.0, help="a request's bound, s")
     p.add_argument("--hold", type=float, default=2.0, help="s a node stays down or frozen")
-    # A Galera node evicts a dead peer after evs.inactive_timeout (2 s in
+    # A Galera node evicts a dead peer after evs.inactive_timeout (4 s in
     # deploy/lemmp); one back sooner meets a cluster still reconfiguring.
-    p.add_argument("--db-hold", type=float, default=4.0, help="s a MariaDB node stays down")
+    p.add_argument("--db-hold", type=float, default=5.0, help="s a MariaDB node stays down")
     p.add_argument("--settle", type=float, default=2.0, help="s of traffic after a restart")
     # mc2 last: a restarted memcached gets its copies of live sessions back
     # (read repair) as requests touch them; a while passes before the other

@@ -56,6 +56,10 @@ int free_port_base() {
 class Cluster {
  public:
   explicit Cluster(int topology) : dir_("cppfpm-cluster-"), base_(free_port_base()) {
+    // MariaDB runs as `mysql` when root: it must reach its datadir below.
+    std::filesystem::permissions(
+        dir_.path(), std::filesystem::perms::group_exec | std::filesystem::perms::others_exec,
+        std::filesystem::perm_options::add);
     up_ = lemmp("up --topology " + std::to_string(topology), 240s);
   }
   ~Cluster() { lemmp("down", 120s); }
