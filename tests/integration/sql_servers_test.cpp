@@ -7,6 +7,7 @@
 
 #include <thread>
 
+#include "query_cache_helpers.h"
 #include "sql/soci_database.h"
 #include "support/fcgi_client.h"
 #include "support/mariadb.h"
@@ -78,7 +79,7 @@ TEST_CASE("sql.servers: the first live server, the next when it dies, back when 
   for (int i = 0; i < 6; ++i) CHECK(served_by(db) == port_a);
 }
 
-TEST_CASE("sql.servers: a plain MariaDB (no Galera) counts as ready; one server is a plain dsn",
+TEST_CASE("sql.servers: a plain MariaDB (no Galera) counts as ready, a lone server is a plain dsn",
           "[sql][servers]") {
   const MariaDbEndpoint& server = shared_mariadb();
   sql::DatabaseOptions options;
@@ -117,7 +118,7 @@ TEST_CASE("sql.servers: testMySQL keeps answering while the first server is kill
     INFO("request " << i << " after the kill; log:\n" << stack.fpm_log());
     CHECK(page() == "<h1>connect success</h1>");
   }
-  auto r = fcgi_get(stack.fpm_port(), "/queryCache.php?id=3", {}, 20s);
+  auto r = query_cache::get_item(stack.fpm_port(), "id=3");
   CHECK(r.status == 200);
   CHECK(r.body.find("MariaDB hoodie") != std::string::npos);
 }
