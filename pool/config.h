@@ -120,6 +120,9 @@ struct PoolConfig {
   session::Settings session;
 
   std::string sql_dsn = "mysql://host=127.0.0.1 port=3306 user=phpUser password=phpPass";
+  // sql.servers: "host[:port], ..." in preference order; the dsn's host and
+  // port are replaced by each in turn. "" = the dsn's own server alone.
+  std::string sql_servers;
   int sql_pool_size = 0;  // 0 = threads_per_child
   std::chrono::milliseconds sql_connect_timeout{2000};
   std::chrono::milliseconds sql_read_timeout{5000}, sql_write_timeout{5000};

@@ -80,6 +80,45 @@ std::string set_max_memory(PoolConfig& pool, const std::string& value) {
   return {};
 }
 
+// sql.servers: "host[:port], host[:port], ..." (sql/server_list.h parses
+// it in the child; the pool layer does not link sql, so the shape is checked
+// here).
+std::string set_sql_servers(PoolConfig& pool, const std::string& value) {
+  std::size_t start = 0;
+  while (true) {
+    auto comma = value.find(',', start);
+    std::string item = value.substr(start, comma == std::string::npos ? comma : comma - start);
+    item.erase(0, item.find_first_not_of(" \t"));
+    item.erase(item.find_last_not_of(" \t") + 1);
+    std::string host = item, port;
+    bool has_port = false;
+    if (!item.empty() && item[0] == '[') {  // [v6]:port
+      auto close = item.find(']');
+      if (close == std::string::npos) return "unclosed [ in '" + item + "'";
+      host = item.substr(1, close - 1);
+      if (close + 1 < item.size()) {
+        if (item[close + 1] != ':') return "bad item '" + item + "' (expected host[:port], ...)";
+        port = item.substr(close + 2);
+        has_port = true;
+      }
+    } else if (auto colon = item.rfind(':'); colon != std::string::npos) {
+      host = item.substr(0, colon);
+      port = item.substr(colon + 1);
+      has_port = true;
+    }
+    if (host.empty() || host.find_first_of(" \t'\"=") != std::string::npos)
+      return "bad host in '" + item + "' (expected host[:port], ...)";
+    if (has_port && (port.empty() || port.size() > 5 ||
+                     port.find_first_not_of("0123456789") != std::string::npos ||
+                     std::stoi(port) < 1 || std::stoi(port) > 65535))
+      return "bad port in '" + item + "' (expected host[:port], ...)";
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  pool.sql_servers = value;
+  return {};
+}
+
 template <auto Field>
 std::string uri_path(PoolConfig& pool, const std::string& value) {
   if (value.size() < 2 || value.front() != '/') return "must be a path starting with '/'";
@@ -128,6 +167,7 @@ const std::map<std::string, Setter<PoolConfig>, std::less<>>& pool_keys() {
       {"rlimit_files", integer<&PoolConfig::rlimit_files, 0, kMax>},
       {"clear_env", boolean<&PoolConfig::clear_env>},
       {"sql.dsn", non_empty_text<&PoolConfig::sql_dsn>},
+      {"sql.servers", set_sql_servers},
       {"sql.pool_size", integer<&PoolConfig::sql_pool_size, 0, kMax>},
       {"sql.connect_timeout", duration<&PoolConfig::sql_connect_timeout>},
       {"sql.read_timeout", duration<&PoolConfig::sql_read_timeout>},

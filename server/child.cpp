@@ -118,9 +118,16 @@ int run_child(const pool::PoolConfig& pool, int listen_fd, const pool::ChildIden
   Watchdog::install_stack_capture();
 
   auto store = make_session_store(pool);
-  sql::SociDatabase db(sql::DatabaseOptions{pool.sql_dsn, pool.sql_connect_timeout,
-                                            pool.sql_read_timeout, pool.sql_write_timeout,
-                                            pool.effective_sql_pool_size()});
+  sql::DatabaseOptions db_options;
+  db_options.dsn = pool.sql_dsn;
+  db_options.connect_timeout = pool.sql_connect_timeout;
+  db_options.read_timeout = pool.sql_read_timeout;
+  db_options.write_timeout = pool.sql_write_timeout;
+  db_options.pool_size = pool.effective_sql_pool_size();
+  if (!pool.sql_servers.empty())  // its shape was checked by the config loader
+    db_options.servers = sql::parse_servers(
+        pool.sql_servers, sql::connect_string_port(sql::mysql_connect_string(db_options)));
+  sql::SociDatabase db(db_options);
   sql::MemcachedCacheStore cache_store(memcached::parse_save_path(pool.effective_cache_servers()));
   sql::CachedQueries cache(cache_store, db, sql::QueryCacheOptions{.default_ttl = pool.cache_ttl});
   handlers::SystemClock clock;

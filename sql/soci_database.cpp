@@ -26,6 +26,7 @@ bool connection_lost(const soci::mysql_soci_error& e) {
     case 2055:  // CR_SERVER_LOST_EXTENDED
     case 1927:  // ER_CONNECTION_KILLED (server shutdown)
     case 1053:  // ER_SERVER_SHUTDOWN
+    case 1047:  // ER_UNKNOWN_COM_ERROR: a Galera node out of the primary component
       return true;
     default:
       return false;
@@ -141,10 +142,27 @@ std::string redact_password(std::string_view text) {
   return std::regex_replace(std::string(text), kPassword, "$1=***");
 }
 
+PoolOptions pool_options(const DatabaseOptions& options) {
+  PoolOptions o;
+  o.connect_string = mysql_connect_string(options);
+  o.dsn_for_logs = redact_password(options.dsn);
+  o.size = options.pool_size;
+  o.borrow_timeout = options.connect_timeout;
+  o.idle_check = options.idle_check;
+  if (!options.servers.empty()) {
+    o.dsn_for_logs += "; sql.servers";
+    for (const auto& server : options.servers) {
+      std::string name = server.host + ":" + std::to_string(server.port);
+      o.server_connect_strings.push_back(connect_string_for(o.connect_string, server));
+      o.server_names.push_back(name);
+      o.dsn_for_logs += (o.server_names.size() == 1 ? " " : ", ") + name;
+    }
+  }
+  return o;
+}
+
 SociDatabase::SociDatabase(DatabaseOptions options)
-    : options_(std::move(options)),
-      pool_(PoolOptions{mysql_connect_string(options_), redact_password(options_.dsn),
-                        options_.pool_size, options_.connect_timeout, options_.idle_check}) {}
+    : options_(std::move(options)), pool_(pool_options(options_)) {}
 
 SociDatabase::~SociDatabase() = default;
 

@@ -10,6 +10,7 @@
 
 #include "sql/connection_pool.h"
 #include "sql/database.h"
+#include "sql/server_list.h"
 
 namespace cppfpm::sql {
 
@@ -20,11 +21,16 @@ struct DatabaseOptions {
   std::chrono::milliseconds write_timeout{5000};
   int pool_size = 8;
   std::chrono::milliseconds idle_check{5000};
+  // sql.servers: when set, the dsn's host and port are replaced by each of
+  // these in turn (sql/server_list.h); its user, password and the rest stay.
+  std::vector<ServerAddress> servers;
 };
 
 // "mysql://host=h port=p ..." -> SOCI's mysql connection string with the
 // timeouts added (MYSQL_OPT_CONNECT_TIMEOUT & co. take whole seconds).
 std::string mysql_connect_string(const DatabaseOptions& options);
+// The pool's options: one connect string per server of options.servers.
+PoolOptions pool_options(const DatabaseOptions& options);
 // The DSN with its password replaced, for logs.
 std::string redact_password(std::string_view text);
 
