@@ -82,7 +82,7 @@ def wrk(url, connections, threads, seconds, lua, cookie=None, sessions_file=None
     """Runs wrk; returns the figures of its done() line (see LUA), with
     `rate` (requests per second) added, and wrk's whole output."""
     env = dict(os.environ, BENCH_COOKIE=cookie or "", BENCH_SESSIONS=sessions_file or "")
-    argv = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", f"--timeout={timeout_s}s",
+    argv = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds:g}s", f"--timeout={timeout_s}s",
             "-s", lua, url]
     try:
         done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=seconds + 60)

@@ -158,6 +158,36 @@ def _pss_kib(pid):
     return 0
 
 
+def cpu_ticks(root):
+    """CPU time (clock ticks, user + system) used so far by root's tree."""
+    total = 0
+    for pid in tree(root):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+        except (OSError, IndexError, ValueError):
+            pass
+    return total
+
+
+def wait_idle(root, seconds=10, window=0.3):
+    """Waits until root's tree uses less than a tenth of a core over
+    `window` seconds (at most `seconds`): what a backend still does after
+    the load stopped (requests it took from its listen queue) must not run
+    during the next backend's turn. Returns the seconds waited."""
+    start = time.monotonic()
+    hz = os.sysconf("SC_CLK_TCK")
+    before = cpu_ticks(root)
+    while time.monotonic() - start < seconds:
+        time.sleep(window)
+        now = cpu_ticks(root)
+        if (now - before) / hz < 0.1 * window:
+            break
+        before = now
+    return time.monotonic() - start
+
+
 def memory_mib(root):
     """(summed RSS, summed PSS, process count) of root's process tree, in MiB.
     RSS counts shared pages once per process (what ps users add up), PSS
