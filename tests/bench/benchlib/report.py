@@ -50,7 +50,7 @@ def cells_of(results):
         for backend, runs in by_backend.items():
             merged = {k: statistics.median(run[k] for run in runs)
                       for k in ("rate", "p50_ms", "p99_ms", "p999_ms", "max_ms", "rss_mib", "pss_mib",
-                                "mc_cmds", "mc_conns", "load")}
+                                "mc_cmds", "mc_conns", "load", "cpu_us", "nginx_cpu_us")}
             for k in ("requests", "errors", "timeouts", "non2xx", "nginx_errors"):
                 merged[k] = sum(run[k] for run in runs)
             merged["rounds"] = len(runs)
@@ -79,8 +79,9 @@ def keepalive_label(ka):
 
 def detail_table(cells):
     lines = ["| nginx keepalive | conns | page | backend | req/s | x php-fpm | x floor | p50 ms | p99 ms "
-             "| p99.9 ms | errors | timeouts | RSS MiB (procs) | PSS MiB | mc cmds/req | mc conns/req | load |",
-             "|" + " --- |" * 17]
+             "| p99.9 ms | errors | timeouts | CPU µs/req | nginx CPU µs/req | RSS MiB (procs) | PSS MiB | mc cmds/req "
+             "| mc conns/req | load |",
+             "|" + " --- |" * 19]
     for (ka, conns, page), by_backend in cells.items():
         php = by_backend.get("php-fpm", {}).get("rate")
         floor = by_backend.get("floor", {}).get("rate")
@@ -89,7 +90,8 @@ def detail_table(cells):
             lines.append(
                 f"| {keepalive_label(ka)} | {conns} | {page} | {b} | {f['rate']:,.0f} | {ratio(f['rate'], php)} "
                 f"| {ratio(f['rate'], floor)} | {ms(f['p50_ms'])} | {ms(f['p99_ms'])} | {ms(f['p999_ms'])} "
-                f"| {f['errors']} | {f['timeouts']} | {f['rss_mib']:.0f} ({f['procs']}) | {f['pss_mib']:.0f} "
+                f"| {f['errors']} | {f['timeouts']} | {f['cpu_us']:.0f} | {f['nginx_cpu_us']:.0f} "
+                f"| {f['rss_mib']:.0f} ({f['procs']}) | {f['pss_mib']:.0f} "
                 f"| {f['mc_cmds']:.2f} | {f['mc_conns']:.2f} | {f['load']:.1f} |")
     return "\n".join(lines)
 
@@ -97,8 +99,9 @@ def detail_table(cells):
 def summary_table(cells):
     """One row per cell: cppfpm against php-fpm and the floor."""
     lines = ["| nginx keepalive | conns | page | cppfpm req/s (x php-fpm, x floor) | p99 ms cppfpm / php-fpm "
-             "/ floor | p50 / p99.9 ms cppfpm | errors + timeouts cppfpm / php-fpm | RSS MiB cppfpm / php-fpm |",
-             "|" + " --- |" * 8]
+             "/ floor | p50 / p99.9 ms cppfpm | errors + timeouts cppfpm / php-fpm | CPU µs/req cppfpm / php-fpm "
+             "| RSS MiB cppfpm / php-fpm |",
+             "|" + " --- |" * 9]
     for (ka, conns, page), by in cells.items():
         c, p, fl = by.get("cppfpm"), by.get("php-fpm"), by.get("floor")
 
@@ -112,8 +115,13 @@ def summary_table(cells):
             f"| {ms(get(c, 'p99_ms'))} / {ms(get(p, 'p99_ms'))} / {ms(get(fl, 'p99_ms'))} "
             f"| {ms(get(c, 'p50_ms'))} / {ms(get(c, 'p999_ms'))} "
             f"| {errs(c)} / {errs(p)} "
+            f"| {cpu(c)} / {cpu(p)} "
             f"| {ms(get(c, 'rss_mib'))} / {ms(get(p, 'rss_mib'))} |")
     return "\n".join(lines)
+
+
+def cpu(f):
+    return f"{f['cpu_us']:.0f}" if f else "-"
 
 
 def errs(f):
@@ -133,6 +141,9 @@ def write_markdown(path, header, cells, odd, notes):
 - p50/p99/p99.9: wrk's latency percentiles (requests that timed out are not in them).
 - errors: non-2xx answers plus wrk's connect, read and write errors, plus lines nginx wrote
   to its error log during the cell; timeouts: requests with no answer within 2 s.
+- CPU µs/req: CPU time (user + system) the backend's processes used during the cell over the
+  requests served; nginx CPU µs/req the same for nginx. Other work on the machine slows
+  every backend's req/s but hardly changes this.
 - RSS: summed VmRSS of the backend's master and children at the end of the cell (shared
   pages counted in each process, as ps users add them up); PSS shares them out.
 - mc cmds/req, mc conns/req: memcached commands (get, set, add, delete, incr...) and new
