@@ -160,48 +160,55 @@ def write_markdown(path, header, cells, odd, notes):
 
 
 def write_chart(out_dir, cells, title):
-    """chart.png: req/s (top) and p99 (bottom, log scale) per cell, one bar
-    per backend. Returns the PNG's path."""
+    """chart.png: req/s, p99 (log scale) and the backend's CPU time per
+    request, per cell, one bar per backend. Returns the PNG's path."""
     data = os.path.join(out_dir, "chart.dat")
     backends = [b for b in BACKEND_ORDER if any(b in by for by in cells.values())]
+    columns = ("rate", "p99_ms", "cpu_us")
     with open(data, "w") as f:
-        f.write("# cell " + " ".join(f"{b}_rate" for b in backends) + " " +
-                " ".join(f"{b}_p99_ms" for b in backends) + "\n")
+        f.write("# cell " + " ".join(f"{b}_{c}" for c in columns for b in backends) + "\n")
         for (ka, conns, page), by in cells.items():
-            label = f"ka {ka} c{conns} {page}"
-            rates = [f"{by[b]['rate']:.0f}" if b in by else "?" for b in backends]
-            p99s = [f"{max(by[b]['p99_ms'], 0.01):.3f}" if b in by else "?" for b in backends]
-            f.write(f'"{label}" ' + " ".join(rates + p99s) + "\n")
+            values = []
+            for c in columns:
+                for b in backends:
+                    v = by[b][c] if b in by else None
+                    values.append("?" if v is None else f"{max(v, 0.01):.3f}")
+            f.write(f'"ka {ka} c{conns} {page}" ' + " ".join(values) + "\n")
     n = len(backends)
     colours = {"php-fpm": "#7a86b8", "cppfpm": "#e07b39", "floor": "#9e9e9e"}
-    rate_plot = ", ".join(
-        f"'{data}' using {i + 2}{':xtic(1)' if i == 0 else ''} title '{b}' lc rgb '{colours[b]}'"
-        for i, b in enumerate(backends))
-    p99_plot = ", ".join(
-        f"'{data}' using {n + i + 2}{':xtic(1)' if i == 0 else ''} title '{b}' lc rgb '{colours[b]}'"
-        for i, b in enumerate(backends))
+
+    def plot(column_index):
+        first = 2 + column_index * n
+        return "plot " + ", ".join(
+            f"'{data}' using {first + i}{':xtic(1)' if i == 0 else ''} title '{b}' lc rgb '{colours[b]}'"
+            for i, b in enumerate(backends))
+
     width = max(900, 60 * len(cells) + 200)
     png = os.path.join(out_dir, "chart.png")
     script = os.path.join(out_dir, "chart.gp")
     with open(script, "w") as f:
-        f.write(f"""set terminal pngcairo size {width},1100 font "sans,10"
+        f.write(f"""set terminal pngcairo size {width},1500 font "sans,10"
 set output '{png}'
 set datafile missing "?"
 set style data histograms
 set style histogram clustered gap 1
 set style fill solid 0.9 border -1
 set boxwidth 0.9
-set key top right
+set key outside top center horizontal
 set grid ytics
 set xtics rotate by -50 scale 0 font "sans,8" nomirror
-set multiplot layout 2,1 title "{title}"
+set multiplot layout 3,1 title "{title}"
 set ylabel "req/s (higher is better)"
 set yrange [0:*]
-plot {rate_plot}
+{plot(0)}
 set logscale y
 set yrange [*:*]
-set ylabel "p99 latency, ms, log scale (lower is better)"
-plot {p99_plot}
+set ylabel "p99 ms, log scale (lower is better;\\ntimed-out requests not counted)"
+{plot(1)}
+unset logscale y
+set yrange [0:*]
+set ylabel "backend CPU µs per request\\n(lower is better)"
+{plot(2)}
 unset multiplot
 """)
     subprocess.run(["gnuplot", script], check=True, capture_output=True, text=True)
