@@ -1,15 +1,17 @@
 // The benchmark floor: a FastCGI responder that does no work.
 //
-// One process, one epoll loop, non-blocking sockets. Every request gets the
-// same small CGI answer, so the rate measured through nginx with it behind
-// is the most any backend can reach on this machine: what remains is the
-// cost of nginx, the loopback and the FastCGI framing.
+// One process, one epoll loop per thread on one shared listening socket,
+// non-blocking sockets. Every request gets the same small CGI answer, so the
+// rate measured through nginx with it behind is the most any backend can
+// reach on this machine: what remains is the cost of nginx, the loopback
+// and the FastCGI framing.
 //
-//   floor PORT           listens on 127.0.0.1:PORT until SIGINT/SIGTERM
+//   floor PORT [THREADS]   listens on 127.0.0.1:PORT until SIGINT/SIGTERM,
+//                          with THREADS event loops (1)
 //
 // Written from the FastCGI 1.0 specification (Open Market, 1996); section
-// numbers below refer to it. Built by tests/bench/run with
-// `g++ -O2 -std=c++20 tests/bench/floor.cpp -o $BUILD/floor`.
+// numbers below refer to it. Built as the CMake target bench_floor
+// (tests/CMakeLists.txt), which tests/bench/run builds.
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -26,7 +28,9 @@
 #include <cstring>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <unordered_map>
+#include <vector>
 
 namespace {
 
@@ -96,21 +100,13 @@ struct Connection {
 
 class Floor {
  public:
-  explicit Floor(int port) {
-    listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (listen_fd_ < 0) die("socket()");
-    int one = 1;
-    ::setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<std::uint16_t>(port));
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0) die("bind()");
-    if (::listen(listen_fd_, 511) < 0) die("listen()");
+  // Each loop has its own epoll set; EPOLLEXCLUSIVE wakes one loop, not
+  // every loop, when a connection arrives.
+  explicit Floor(int listen_fd) : listen_fd_(listen_fd) {
     epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
     if (epoll_fd_ < 0) die("epoll_create1()");
     epoll_event ev{};
-    ev.events = EPOLLIN;
+    ev.events = EPOLLIN | EPOLLEXCLUSIVE;
     ev.data.fd = listen_fd_;
     if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listen_fd_, &ev) < 0) die("epoll_ctl()");
   }
@@ -118,8 +114,10 @@ class Floor {
   ~Floor() {
     for (auto& [fd, c] : conns_) ::close(fd);
     ::close(epoll_fd_);
-    ::close(listen_fd_);
   }
+
+  Floor(const Floor&) = delete;
+  Floor& operator=(const Floor&) = delete;
 
   void run() {
     epoll_event events[256];
@@ -311,11 +309,25 @@ class Floor {
   std::unordered_map<int, Connection> conns_;
 };
 
+int listen_on(int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) die("socket()");
+  int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<std::uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0) die("bind()");
+  if (::listen(fd, 511) < 0) die("listen()");
+  return fd;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 2) {
-    std::fprintf(stderr, "usage: floor PORT\n");
+  if (argc != 2 && argc != 3) {
+    std::fprintf(stderr, "usage: floor PORT [THREADS]\n");
     return 2;
   }
   int port = std::atoi(argv[1]);
@@ -323,12 +335,22 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "floor: bad port %s\n", argv[1]);
     return 2;
   }
+  int threads = argc == 3 ? std::atoi(argv[2]) : 1;
+  if (threads < 1 || threads > 64) {
+    std::fprintf(stderr, "floor: bad thread count %s\n", argv[2]);
+    return 2;
+  }
+  // The loops poll g_stop every second; the signal only sets it.
   struct sigaction sa {};
   sa.sa_handler = on_stop;
   ::sigaction(SIGINT, &sa, nullptr);
   ::sigaction(SIGTERM, &sa, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
-  Floor floor(port);
-  floor.run();
+  const int listen_fd = listen_on(port);
+  std::vector<std::thread> loops;
+  for (int i = 1; i < threads; ++i) loops.emplace_back([listen_fd] { Floor(listen_fd).run(); });
+  Floor(listen_fd).run();
+  for (auto& t : loops) t.join();
+  ::close(listen_fd);
   return 0;
 }

@@ -1,0 +1,1 @@
+"""tests/bench/run's parts: processes, the stack, the load, the report."""
