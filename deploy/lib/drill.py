@@ -125,6 +125,10 @@ class Client:
             t.join(self.timeout + 1)
 
 
+# fail_timeout of the upstreams in deploy/nginx/cluster-*.conf*.
+NGINX_FAIL_TIMEOUT = 2.0
+
+
 def lemmp(args, problems, *cmd):
     r = subprocess.run([args.lemmp, *cmd], capture_output=True, text=True)
     if r.returncode != 0:
@@ -181,7 +185,12 @@ def main():
             lemmp(args, problems, "freeze", node)
             time.sleep(args.hold)
             lemmp(args, problems, "thaw", node)
-        time.sleep(args.settle)
+        # nginx leaves a node that failed alone for fail_timeout (2 s in
+        # deploy/nginx); the next step must not kill the other node of that
+        # pair before this one is back in nginx's choice, or a request finds
+        # no live upstream (a 502 that no kill explains).
+        behind_nginx = node.startswith(("fpm", "web"))
+        time.sleep(max(args.settle, NGINX_FAIL_TIMEOUT + 0.5) if behind_nginx else args.settle)
         with client.lock:
             sent, errors, worst, changed = client.sent, list(client.errors), client.worst, list(client.changed)
         same = not changed
