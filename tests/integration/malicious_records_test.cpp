@@ -33,6 +33,7 @@ struct Hostile {
   Expect expect;
   std::string reason = {};  // for Expect::rejected: a substring of the log line
   bool half_close = false;  // shut our side after sending (a client that gives up)
+  Millis wait = 8s;         // for the server to close the connection
 };
 
 std::string begin(std::uint16_t id = 1, std::uint16_t role = f::role_responder,
@@ -65,6 +66,13 @@ std::string raw_record(std::uint8_t version, std::uint8_t type, std::uint16_t id
                        std::string_view content, std::uint8_t padding) {
   return f::header(version, type, id, static_cast<std::uint16_t>(content.size()), padding) +
          std::string(content) + std::string(padding, '\0');
+}
+
+// BEGIN_REQUEST and `n` one-byte PARAMS records, each with 255 bytes of padding.
+std::string padded_params(int n) {
+  std::string bytes = raw_record(1, f::begin_request, 1, f::begin_request_body(1, 0), 255);
+  for (int i = 0; i < n; ++i) bytes += raw_record(1, f::params, 1, "\x01", 255);
+  return bytes;
 }
 
 std::string get_values(std::string_view pairs) {
@@ -106,7 +114,7 @@ void attack(PmServer& fpm, const Hostile& h) {
   if (h.half_close) ::shutdown(fd.get(), SHUT_WR);
   ReadStatus status = ReadStatus::data;
   Stopwatch watch;
-  const std::string answer = read_until_eof(fd.get(), 8s, &status);
+  const std::string answer = read_until_eof(fd.get(), h.wait, &status);
   INFO("answer: " << answer.size() << " bytes, after " << watch.elapsed().count() << " ms");
   INFO("log:\n" << fpm.log());
   // Never a hang: the server closes the connection (EOF, or a reset when it
@@ -232,13 +240,16 @@ TEST_CASE("malicious records: record structure and order", "[malicious]") {
       {"ABORT_REQUEST for a request never begun",
        begin(1) + f::record(f::abort_request, 7, {}) + params(good_pairs()), Expect::rejected,
        "FCGI_ABORT_REQUEST for a request that was not begun"},
-      {"255 bytes of padding on every record, 520 empty-bodied PARAMS records",
-       [] {
-         std::string bytes = raw_record(1, f::begin_request, 1, f::begin_request_body(1, 0), 255);
-         for (int i = 0; i < 520; ++i) bytes += raw_record(1, f::params, 1, "\x01", 255);
-         return bytes;
-       }(),
-       Expect::rejected, "request head exceeds"},
+      {"255 bytes of padding on every record: 200 one-byte PARAMS records, then the client "
+       "gives up",
+       padded_params(200), Expect::closed, "", true},
+      // Found by this suite: the screen only peeks, so the kernel's receive
+      // window (about 64 KiB on loopback; tcp_rmem autotuning grows it only
+      // as the application reads) caps a head below max_head_bytes (128
+      // KiB). A head between the two, sent in small records, can never
+      // complete: it is closed by the head timeout (10 s), not at once.
+      {"520 padded PARAMS records: a head past the socket's receive window", padded_params(520),
+       Expect::rejected, "request head incomplete after", false, 15s},
       {"a record header cut after 3 bytes, then the client gives up",
        f::header(1, f::begin_request, 1, 8, 0).substr(0, 3), Expect::closed, "", true},
       {"a BEGIN_REQUEST body cut after 4 bytes, then the client gives up",
