@@ -179,7 +179,7 @@ std::map<pid_t, int> served_per_child(int max, int requests, std::string& report
   for (std::string line; std::getline(lines, line);)
     ++served[std::stoi(line.substr(0, line.find(' ')))];
   for (auto& [pid, n] : served)
-    if (n >= max) wait_until([&] { return !pid_alive(pid); }, 1s);
+    if (n >= max) wait_until([child = pid] { return !pid_alive(child); }, 1s);
   fpm.wait_children(2, 1s);
   at_end = fpm.children();
   exits = fpm.log_count("exited with code 0");
