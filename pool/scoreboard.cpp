@@ -12,12 +12,6 @@
 namespace cppfpm::pool {
 namespace {
 
-void copy_text(char* dest, std::size_t size, const std::string& text) {
-  std::size_t n = std::min(size - 1, text.size());
-  std::memcpy(dest, text.data(), n);
-  dest[n] = '\0';
-}
-
 void raise_to(std::atomic<int>& target, int value) {
   int seen = target.load();
   while (seen < value && !target.compare_exchange_weak(seen, value)) {
@@ -107,11 +101,12 @@ int Scoreboard::find(pid_t pid) const {
 void Scoreboard::request_started(int ci, int ti, std::int64_t now, const std::string& method,
                                  const std::string& script, const std::string& query) {
   ThreadSlot& t = thread(ci, ti);
-  t.seq.fetch_add(1);
-  copy_text(t.method, sizeof(t.method), method);
-  copy_text(t.script, sizeof(t.script), script);
-  copy_text(t.query, sizeof(t.query), query);
-  t.seq.fetch_add(1);
+  t.seq.fetch_add(1);  // odd: being written
+  std::atomic_thread_fence(std::memory_order_release);
+  store_text(t.method, sizeof(t.method), method);
+  store_text(t.script, sizeof(t.script), script);
+  store_text(t.query, sizeof(t.query), query);
+  t.seq.fetch_add(1, std::memory_order_release);
   t.request_start_us = now;
   child_busy(ci);
 }

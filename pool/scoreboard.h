@@ -19,6 +19,29 @@ namespace cppfpm::pool {
 
 enum class ChildState : int { free = 0, idle, active, finishing };
 
+// A thread slot's text is rewritten by its child while other processes
+// (the master's status page, the watchdog) copy it; `seq` tells them a torn
+// copy. The bytes themselves go through relaxed atomics so that this
+// seqlock is well-defined C++ (and not a data race to TSan); on x86 they are
+// the same plain moves memcpy would make.
+inline void store_text(char* dest, std::size_t size, std::string_view text) {
+  const std::size_t n = text.size() < size - 1 ? text.size() : size - 1;
+  for (std::size_t i = 0; i < n; ++i)
+    std::atomic_ref<char>(dest[i]).store(text[i], std::memory_order_relaxed);
+  std::atomic_ref<char>(dest[n]).store('\0', std::memory_order_relaxed);
+}
+
+// The text up to its NUL (or `size` bytes), copied byte by byte as above.
+inline std::string load_text(const char* src, std::size_t size) {
+  std::string out;
+  for (std::size_t i = 0; i < size; ++i) {
+    char c = std::atomic_ref<char>(const_cast<char&>(src[i])).load(std::memory_order_relaxed);
+    if (c == '\0') break;
+    out.push_back(c);
+  }
+  return out;
+}
+
 struct ThreadSlot {
   std::atomic<std::int64_t> request_start_us{0};  // 0: not serving
   std::atomic<std::uint32_t> seq{0};              // odd while the text below is being written

@@ -21,11 +21,6 @@ struct ThreadRequest {
   std::string method, script, query;
 };
 
-template <std::size_t N>
-std::string bounded_text(const char (&text)[N]) {
-  return std::string(text, ::strnlen(text, N));
-}
-
 // A thread slot's text is written between two increments of `seq`, so a
 // copy taken while `seq` was even and stayed unchanged is one request's.
 // `request_start_us` is checked again too: the thread may have moved on.
@@ -34,14 +29,13 @@ bool read_thread(ThreadSlot& t, ThreadRequest& out) {
     std::uint32_t before = t.seq.load(std::memory_order_acquire);
     if (before & 1u) continue;
     std::int64_t start = t.request_start_us.load(std::memory_order_acquire);
-    char method[sizeof t.method], script[sizeof t.script], query[sizeof t.query];
-    std::memcpy(method, t.method, sizeof method);
-    std::memcpy(script, t.script, sizeof script);
-    std::memcpy(query, t.query, sizeof query);
+    std::string method = load_text(t.method, sizeof t.method);
+    std::string script = load_text(t.script, sizeof t.script);
+    std::string query = load_text(t.query, sizeof t.query);
     std::atomic_thread_fence(std::memory_order_acquire);
     if (t.seq.load(std::memory_order_relaxed) != before || t.request_start_us.load() != start)
       continue;
-    out = {start, bounded_text(method), bounded_text(script), bounded_text(query)};
+    out = {start, std::move(method), std::move(script), std::move(query)};
     return true;
   }
   return false;

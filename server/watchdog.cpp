@@ -61,8 +61,10 @@ void Watchdog::install_stack_capture() {
 std::string Watchdog::describe(int index) const {
   if (!board_ || slot_ < 0) return "?";
   const pool::ThreadSlot& t = board_->thread(slot_, index);
-  return std::string("script '") + t.script + "' (request: \"" + t.method + " " + t.script +
-         (t.query[0] ? std::string("?") + t.query : std::string()) + "\")";
+  const std::string script = pool::load_text(t.script, sizeof t.script);
+  const std::string query = pool::load_text(t.query, sizeof t.query);
+  return "script '" + script + "' (request: \"" + pool::load_text(t.method, sizeof t.method) + " " +
+         script + (query.empty() ? std::string() : "?" + query) + "\")";
 }
 
 void Watchdog::check() {
@@ -100,7 +102,9 @@ void Watchdog::log_slow(int index, std::int64_t elapsed_us) {
   head += timestamp();
   head += "  [pool " + config_.name + "] pid " + std::to_string(::getpid()) + "\n";
   head += "script_filename = ";
-  head += board_ ? board_->thread(slot_, index).script : std::string("?");
+  head += board_ ? pool::load_text(board_->thread(slot_, index).script,
+                                   sizeof(pool::ThreadSlot::script))
+                 : std::string("?");
   head += "\nrequest duration = " + std::to_string(elapsed_us / 1000) + " ms\n";
   [[maybe_unused]] auto w = ::write(fd, head.data(), head.size());
   g_frame_count = -1;
