@@ -11,6 +11,11 @@ namespace {
 
 char* g_area = nullptr;  // where argv[0] was
 std::size_t g_size = 0;  // through the last contiguous argument or environment string
+// Every copy, held here too: argv itself sits on the initial stack, above
+// main's frame, where a leak checker does not look for roots, and unsetenv()
+// drops entries from environ. Volatile: a store never read is kept.
+char** volatile g_argv_copy = nullptr;
+char** volatile g_env_copy = nullptr;
 
 // A copy that lives as long as the process.
 char* keep(const char* text) {
@@ -35,9 +40,14 @@ void init_proc_title(int argc, char** argv) {
   auto** env_copy = new char*[env_count + 1];
   for (std::size_t i = 0; i < env_count; ++i) env_copy[i] = keep(environ[i]);
   env_copy[env_count] = nullptr;
+  auto** kept_env = new char*[env_count + 1];
+  std::memcpy(kept_env, env_copy, (env_count + 1) * sizeof(char*));
+  g_env_copy = kept_env;
   environ = env_copy;
   g_area = argv[0];
-  for (int i = 0; i < argc; ++i) argv[i] = keep(argv[i]);
+  char** copies = new char*[static_cast<std::size_t>(argc)];
+  for (int i = 0; i < argc; ++i) argv[i] = copies[i] = keep(argv[i]);
+  g_argv_copy = copies;
   g_size = static_cast<std::size_t>(end - g_area);
 }
 
