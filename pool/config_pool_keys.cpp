@@ -8,6 +8,7 @@
 #include "pool/config_builder.h"
 #include "pool/config_setters.h"
 #include "server/fastcgi/listen_address.h"
+#include "server/text/host_port.h"
 
 namespace cppfpm::pool {
 
@@ -84,38 +85,9 @@ std::string set_max_memory(PoolConfig& pool, const std::string& value) {
 // it in the child; the pool layer does not link sql, so the shape is checked
 // here).
 std::string set_sql_servers(PoolConfig& pool, const std::string& value) {
-  std::size_t start = 0;
-  while (true) {
-    auto comma = value.find(',', start);
-    std::string item = value.substr(start, comma == std::string::npos ? comma : comma - start);
-    item.erase(0, item.find_first_not_of(" \t"));
-    item.erase(item.find_last_not_of(" \t") + 1);
-    std::string host = item, port;
-    bool has_port = false;
-    if (!item.empty() && item[0] == '[') {  // [v6]:port
-      auto close = item.find(']');
-      if (close == std::string::npos) return "unclosed [ in '" + item + "'";
-      host = item.substr(1, close - 1);
-      if (close + 1 < item.size()) {
-        if (item[close + 1] != ':') return "bad item '" + item + "' (expected host[:port], ...)";
-        port = item.substr(close + 2);
-        has_port = true;
-      }
-    } else if (auto colon = item.rfind(':'); colon != std::string::npos) {
-      host = item.substr(0, colon);
-      port = item.substr(colon + 1);
-      has_port = true;
-    }
-    if (host.empty() || host.find_first_of(" \t'\"=") != std::string::npos)
-      return "bad host in '" + item + "' (expected host[:port], ...)";
-    if (has_port && (port.empty() || port.size() > 5 ||
-                     port.find_first_not_of("0123456789") != std::string::npos ||
-                     std::stoi(port) < 1 || std::stoi(port) > 65535))
-      return "bad port in '" + item + "' (expected host[:port], ...)";
-    if (comma == std::string::npos) break;
-    start = comma + 1;
-  }
-  pool.sql_servers = value;
+  std::string why;
+  if (!text::parse_host_port_list(value, 3306, &why)) return why + " (expected host[:port], ...)";
+  pool.sql_servers = value;  // the sql layer parses it again, with the same parser
   return {};
 }
 

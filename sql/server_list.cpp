@@ -1,54 +1,13 @@
 #include "sql/server_list.h"
 
 #include <algorithm>
-#include <cctype>
 #include <stdexcept>
+
+#include "server/text/host_port.h"
+#include "server/text/strings.h"
 
 namespace cppfpm::sql {
 namespace {
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
-}
-
-int parse_port(std::string_view digits, std::string_view item) {
-  if (digits.empty() || digits.size() > 5 || !std::all_of(digits.begin(), digits.end(), [](char c) {
-        return std::isdigit(static_cast<unsigned char>(c));
-      }))
-    throw std::invalid_argument("bad port in sql.servers item '" + std::string(item) + "'");
-  int port = std::stoi(std::string(digits));
-  if (port < 1 || port > 65535)
-    throw std::invalid_argument("bad port in sql.servers item '" + std::string(item) + "'");
-  return port;
-}
-
-ServerAddress parse_item(std::string_view item, int default_port) {
-  ServerAddress a;
-  a.port = default_port;
-  std::string_view rest = item;
-  if (!rest.empty() && rest.front() == '[') {  // [v6]:port
-    auto close = rest.find(']');
-    if (close == std::string_view::npos)
-      throw std::invalid_argument("unclosed [ in sql.servers item '" + std::string(item) + "'");
-    a.host = std::string(rest.substr(1, close - 1));
-    rest.remove_prefix(close + 1);
-    if (!rest.empty()) {
-      if (rest.front() != ':')
-        throw std::invalid_argument("bad sql.servers item '" + std::string(item) + "'");
-      a.port = parse_port(rest.substr(1), item);
-    }
-  } else if (auto colon = rest.rfind(':'); colon != std::string_view::npos) {
-    a.host = std::string(rest.substr(0, colon));
-    a.port = parse_port(rest.substr(colon + 1), item);
-  } else {
-    a.host = std::string(rest);
-  }
-  if (a.host.empty() || a.host.find_first_of(" \t'\"=") != std::string::npos)
-    throw std::invalid_argument("bad host in sql.servers item '" + std::string(item) + "'");
-  return a;
-}
 
 // A token of a space-separated connect string is key=...
 bool is_key(std::string_view token, std::string_view key) {
@@ -58,16 +17,12 @@ bool is_key(std::string_view token, std::string_view key) {
 
 }  // namespace
 
-std::vector<ServerAddress> parse_servers(std::string_view text, int default_port) {
+std::vector<ServerAddress> parse_servers(std::string_view list, int default_port) {
+  std::string why;
+  auto items = text::parse_host_port_list(list, default_port, &why);
+  if (!items) throw std::invalid_argument("sql.servers: " + why);
   std::vector<ServerAddress> out;
-  while (true) {
-    auto comma = text.find(',');
-    std::string_view item = trim(text.substr(0, comma));
-    if (item.empty()) throw std::invalid_argument("empty item in sql.servers");
-    out.push_back(parse_item(item, default_port));
-    if (comma == std::string_view::npos) break;
-    text.remove_prefix(comma + 1);
-  }
+  for (auto& item : *items) out.push_back({std::move(item.host), item.port});
   return out;
 }
 
@@ -78,11 +33,10 @@ int connect_string_port(std::string_view connect_string) {
     if (end == std::string_view::npos) end = connect_string.size();
     std::string_view token = connect_string.substr(pos, end - pos);
     if (is_key(token, "port")) {
-      try {
-        return parse_port(token.substr(5), token);
-      } catch (const std::invalid_argument&) {
-        return 3306;
-      }
+      auto digits = token.substr(5);
+      if (digits.size() > 5 || !text::all_digits(digits)) return 3306;
+      int port = std::stoi(std::string(digits));
+      return port >= 1 && port <= 65535 ? port : 3306;
     }
     pos = end + 1;
   }

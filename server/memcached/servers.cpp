@@ -1,9 +1,9 @@
 #include "server/memcached/servers.h"
 
 #include <cctype>
-#include <charconv>
 #include <stdexcept>
 
+#include "server/text/host_port.h"
 #include "server/text/strings.h"
 
 namespace cppfpm::memcached {
@@ -38,47 +38,18 @@ Server parse_server(std::string_view entry) {
   rest = rest.substr(0, rest.find('?'));  // pecl-memcache options: persistent, weight...
   if (!rest.empty() && rest.back() == '/') rest.remove_suffix(1);
 
+  std::string why;
+  auto parsed = text::parse_host_port(rest, kMemcachedDefaultPort, &why);
+  if (!parsed) bad_entry(entry, why);
+  for (char c : parsed->host) {
+    if (parsed->bracketed ? !std::isxdigit(static_cast<unsigned char>(c)) && c != ':' && c != '.'
+                          : !is_host_char(c))
+      bad_entry(entry,
+                parsed->bracketed ? "not an IPv6 address" : "invalid character in host name");
+  }
   Server server;
-  std::string_view port_text;
-  if (rest.starts_with('[')) {  // [v6addr]:port
-    const std::size_t close = rest.find(']');
-    if (close == std::string_view::npos) bad_entry(entry, "unclosed '['");
-    const std::string_view address = rest.substr(1, close - 1);
-    for (char c : address) {
-      if (!std::isxdigit(static_cast<unsigned char>(c)) && c != ':' && c != '.') {
-        bad_entry(entry, "not an IPv6 address");
-      }
-    }
-    server.host = std::string(address);
-    const std::string_view after = rest.substr(close + 1);
-    if (!after.empty()) {
-      if (after.front() != ':') bad_entry(entry, "expected ':port' after ']'");
-      port_text = after.substr(1);
-      if (port_text.empty()) bad_entry(entry, "empty port");
-    }
-  } else {
-    const std::size_t colon = rest.find(':');
-    server.host = std::string(rest.substr(0, colon));
-    if (colon != std::string_view::npos) {
-      port_text = rest.substr(colon + 1);
-      if (port_text.empty()) bad_entry(entry, "empty port");
-    }
-    for (char c : server.host) {
-      if (!is_host_char(c)) bad_entry(entry, "invalid character in host name");
-    }
-  }
-  if (server.host.empty()) bad_entry(entry, "empty host");
-  server.port = kMemcachedDefaultPort;
-  if (!port_text.empty()) {
-    unsigned port = 0;
-    const auto [end, error] =
-        std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-    if (error != std::errc() || end != port_text.data() + port_text.size() || port == 0 ||
-        port > 65535) {
-      bad_entry(entry, "port must be a number from 1 to 65535");
-    }
-    server.port = static_cast<std::uint16_t>(port);
-  }
+  server.host = std::move(parsed->host);
+  server.port = static_cast<std::uint16_t>(parsed->port);
   return server;
 }
 
