@@ -158,17 +158,43 @@ int Scoreboard::lock_taken(int ci, std::string_view key, std::uint64_t token) {
     ThreadSlot& slot = thread(ci, t);
     std::uint64_t expected = 0;
     if (!slot.lock_token.compare_exchange_strong(expected, 1)) continue;
-    std::memcpy(slot.lock_key, key.data(), key.size());
-    slot.lock_key[key.size()] = '\0';
+    store_text(slot.lock_key, sizeof(slot.lock_key), key);
+    slot.lock_held.store(0);
     slot.lock_token.store(token);  // published after the key
     return t;
   }
   return -1;
 }
 
+void Scoreboard::lock_acquired(int ci, int entry) {
+  if (entry < 0 || entry >= threads_) return;
+  thread(ci, entry).lock_held.store(1);
+}
+
 void Scoreboard::lock_released(int ci, int entry) {
   if (entry < 0 || entry >= threads_) return;
+  thread(ci, entry).lock_held.store(0);
   thread(ci, entry).lock_token.store(0);
+}
+
+// A heuristic read of other processes' entries: an entry rewritten while
+// it is read may be missed or miscounted once, which only moves a lock's
+// hand-over by one poll.
+Scoreboard::LockContention Scoreboard::lock_contention(int ci, std::string_view key) {
+  LockContention out;
+  for (int i = 0; i < max_children_; ++i) {
+    if (i == ci || children_[i].pid.load() == 0) continue;
+    for (int t = 0; t < threads_; ++t) {
+      ThreadSlot& slot = thread(i, t);
+      if (slot.lock_token.load() <= 1) continue;
+      if (load_text(slot.lock_key, sizeof(slot.lock_key)) != key) continue;
+      if (slot.lock_held.load())
+        out.held = true;
+      else
+        ++out.waiting;
+    }
+  }
+  return out;
 }
 
 std::vector<HeldLock> Scoreboard::held_locks(int ci) {
@@ -177,8 +203,7 @@ std::vector<HeldLock> Scoreboard::held_locks(int ci) {
     ThreadSlot& slot = thread(ci, t);
     const std::uint64_t token = slot.lock_token.load();
     if (token <= 1) continue;
-    const std::size_t length = ::strnlen(slot.lock_key, sizeof(slot.lock_key));
-    out.push_back(HeldLock{std::string(slot.lock_key, length), token});
+    out.push_back(HeldLock{load_text(slot.lock_key, sizeof(slot.lock_key)), token});
   }
   return out;
 }

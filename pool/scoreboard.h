@@ -61,6 +61,9 @@ struct ThreadSlot {
   // written, else the token.
   std::atomic<std::uint64_t> lock_token{0};
   char lock_key[251] = {0};
+  // 1 once the lock is the request's (its add succeeded), 0 while it is
+  // still asked for: other children see who waits for a lock they hold.
+  std::atomic<std::uint8_t> lock_held{0};
 };
 
 struct HeldLock {
@@ -128,7 +131,15 @@ class Scoreboard {
   // Child: a session lock about to be asked for / released (the entry
   // lock_taken returned; -1 when every entry was in use).
   int lock_taken(int child_index, std::string_view key, std::uint64_t token);
+  void lock_acquired(int child_index, int entry);
   void lock_released(int child_index, int entry);
+  // Child: how the other children stand to the lock `key`: how many of
+  // their requests ask for it, and whether one of them holds it.
+  struct LockContention {
+    int waiting = 0;
+    bool held = false;
+  };
+  LockContention lock_contention(int child_index, std::string_view key);
   // Master: the locks a child recorded (read once it is dead).
   std::vector<HeldLock> held_locks(int child_index);
 

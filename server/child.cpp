@@ -52,8 +52,16 @@ class ScoreboardLedger final : public session::LockLedger {
   int taken(std::string_view lock_key, std::uint64_t token) override {
     return board_ ? board_->lock_taken(slot_, lock_key, token) : -1;
   }
+  void acquired(int entry) override {
+    if (board_) board_->lock_acquired(slot_, entry);
+  }
   void released(int entry) override {
     if (board_) board_->lock_released(slot_, entry);
+  }
+  Contention contention(std::string_view lock_key) override {
+    if (!board_) return {};
+    auto c = board_->lock_contention(slot_, lock_key);
+    return {c.waiting, c.held};
   }
 
  private:

@@ -16,6 +16,8 @@ struct Line {
   std::deque<std::uint64_t> tickets;
   std::condition_variable turn;
   std::chrono::steady_clock::time_point moved_at = std::chrono::steady_clock::now();
+  bool in_turn = false;
+  std::chrono::steady_clock::time_point turn_started;
 };
 
 struct Lines {
@@ -81,6 +83,30 @@ bool LockLine::wait_first(std::chrono::steady_clock::time_point deadline) {
   std::unique_lock lock(all.mutex);
   Line* line = all.by_name.at(name_).get();  // ours until we leave it
   return line->turn.wait_until(lock, deadline, [&] { return line->tickets.front() == ticket_; });
+}
+
+void LockLine::took_lock() {
+  Lines& all = lines();
+  std::lock_guard lock(all.mutex);
+  Line* line = all.by_name.at(name_).get();
+  if (!line->in_turn) {
+    line->in_turn = true;
+    line->turn_started = std::chrono::steady_clock::now();
+  }
+}
+
+void LockLine::turn_over() {
+  Lines& all = lines();
+  std::lock_guard lock(all.mutex);
+  all.by_name.at(name_)->in_turn = false;
+}
+
+std::chrono::steady_clock::duration LockLine::turn_for() const {
+  Lines& all = lines();
+  std::lock_guard lock(all.mutex);
+  auto it = all.by_name.find(name_);
+  if (it == all.by_name.end() || !it->second->in_turn) return {};
+  return std::chrono::steady_clock::now() - it->second->turn_started;
 }
 
 int LockLine::waiting_total() {

@@ -30,6 +30,15 @@ class LockLine {
   // Sleeps until this ticket is first in line; false at `deadline`.
   bool wait_first(std::chrono::steady_clock::time_point deadline);
 
+  // The line's turn with the lock: it starts when a request of the line
+  // takes the lock after someone else had it (or nobody), goes on while the
+  // line hands it from one request to the next, and ends when a request of
+  // the line finds it taken or gives it away (turn_over).
+  void took_lock();
+  void turn_over();
+  // How long the current turn has lasted (0: none).
+  std::chrono::steady_clock::duration turn_for() const;
+
   // Requests waiting in every line of the process (tests, status).
   static int waiting_total();
 

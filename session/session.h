@@ -89,7 +89,7 @@ class Session {
   std::optional<std::string> id_from_request(std::string_view cookie_header,
                                              std::string_view query_string) const;
   StoreResult acquire_lock();
-  StoreResult poll_lock(const std::string& lock_key, LockWait& wait);
+  StoreResult poll_lock(const std::string& lock_key, LockWait& wait, LockLine& line);
   StoreResult save();
   void release_lock();
   void forget_lock();

@@ -75,7 +75,14 @@ std::optional<std::vector<HostPort>> parse_host_port_list(std::string_view list,
     std::string item_why;
     auto parsed = parse_host_port(item, default_port, &item_why);
     if (!parsed) {
-      if (why) *why = "'" + std::string(item) + "': " + item_why;
+      if (why) {
+        // Appended piece by piece: GCC 12 at -O3 warns falsely (-Wrestrict)
+        // on "literal" + std::string.
+        why->assign(1, '\'');
+        why->append(item);
+        why->append("': ");
+        why->append(item_why);
+      }
       return std::nullopt;
     }
     out.push_back(std::move(*parsed));

@@ -96,3 +96,37 @@ TEST_CASE("scoreboard: a child's session locks are recorded for the master", "[p
   slot = board.claim(101, 2);
   CHECK(board.held_locks(slot).empty());
 }
+
+TEST_CASE("scoreboard: a child sees how the other children stand to a lock", "[pool][scoreboard]") {
+  Scoreboard board(3, 2);
+  const int me = board.claim(200, 1);
+  const int other = board.claim(201, 1);
+  const int third = board.claim(202, 1);
+  REQUIRE(me >= 0);
+  REQUIRE(other >= 0);
+  REQUIRE(third >= 0);
+  const std::uint64_t token = std::uint64_t{1} << 62;
+  CHECK(board.lock_contention(me, "hot.lock").waiting == 0);
+  const int mine = board.lock_taken(me, "hot.lock", token);
+  board.lock_acquired(me, mine);
+  // My own entries never count: only other children's.
+  CHECK(board.lock_contention(me, "hot.lock").waiting == 0);
+  CHECK_FALSE(board.lock_contention(me, "hot.lock").held);
+  const int asking = board.lock_taken(other, "hot.lock", token + 1);
+  board.lock_taken(third, "hot.lock", token + 2);
+  board.lock_taken(third, "cold.lock", token + 3);
+  CHECK(board.lock_contention(me, "hot.lock").waiting == 2);
+  CHECK_FALSE(board.lock_contention(me, "hot.lock").held);
+  // The other child sees mine held, and the third child asking.
+  CHECK(board.lock_contention(other, "hot.lock").held);
+  CHECK(board.lock_contention(other, "hot.lock").waiting == 1);
+  board.lock_released(me, mine);
+  board.lock_acquired(other, asking);
+  CHECK(board.lock_contention(me, "hot.lock").held);
+  CHECK(board.lock_contention(me, "hot.lock").waiting == 1);
+  // A released entry taken again starts as asked for, not held.
+  board.lock_released(other, asking);
+  board.lock_taken(other, "hot.lock", token + 4);
+  CHECK_FALSE(board.lock_contention(me, "hot.lock").held);
+  CHECK(board.lock_contention(me, "hot.lock").waiting == 2);
+}

@@ -247,10 +247,12 @@ class RecordingLedger : public LockLedger {
       }
     return -1;
   }
+  void acquired(int) override {}
   void released(int entry) override {
     std::lock_guard lock(mutex);
     held[static_cast<std::size_t>(entry)] = {"", 0};
   }
+  Contention contention(std::string_view) override { return {}; }
 };
 
 }  // namespace
