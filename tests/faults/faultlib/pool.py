@@ -51,7 +51,8 @@ class Binary:
         helped = subprocess.run([self.path, "--help"], capture_output=True, text=True, timeout=10)
         self.root_flag = ["-R"] if AS_ROOT and "--allow-to-run-as-root" in helped.stdout + helped.stderr else []
         version = subprocess.run([self.path, "-v"], capture_output=True, text=True, timeout=10)
-        self.version = (version.stdout or version.stderr).strip().splitlines()[0] if version.returncode == 0 else "?"
+        said = (version.stdout or version.stderr).strip().splitlines()
+        self.version = said[0] if version.returncode == 0 and said else "?"
 
 
 class Pool:

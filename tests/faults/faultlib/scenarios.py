@@ -91,7 +91,7 @@ def item1(ctx):
     good client meanwhile."""
     p = ctx.plan
     pool = ctx.pool("item1", rlimit_files=p.item1_rlimit)
-    good = SteadyClients(pool.port, "/ping", clients=2, every=0.05).start()
+    good = SteadyClients(pool.port, "/ping", clients=4, every=0.05).start()
     time.sleep(0.5)
     log0 = pool.error_log.size()
     cpu = ChildCpu(pool).start()
@@ -305,7 +305,7 @@ def item7(ctx):
 def item8(ctx):
     p = ctx.plan
     pool = ctx.pool("item8", rlimit_files=p.high_rlimit)
-    good = SteadyClients(pool.port, "/ping", clients=2, every=0.05).start()
+    good = SteadyClients(pool.port, "/ping", clients=4, every=0.05).start()
     time.sleep(0.5)
     log0 = pool.error_log.size()
     cpu = ChildCpu(pool).start()
