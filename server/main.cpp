@@ -119,9 +119,10 @@ int main(int argc, char** argv) {
   master.on_reload([&path, &settings] {
     // Build the new configuration or keep the old one.
     server::ConfigCheck next = server::check_config(path, settings);
+    if (next.config) return true;  // the new process says its warnings, after execvp
     server::log_config_check(next);
-    if (!next.config) spdlog::error("reload aborted: the old configuration keeps running");
-    return next.config.has_value();
+    spdlog::error("reload aborted: the old configuration keeps running");
+    return false;
   });
   int code = master.run();
   if (master.reload_requested()) server::reexec(argv, listeners.named(), master.live_children());
