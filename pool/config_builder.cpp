@@ -107,6 +107,12 @@ KeyParts split_key(std::string_view key) {
 
 }  // namespace
 
+std::vector<std::string_view> global_key_names() {
+  std::vector<std::string_view> names;
+  for (const auto& [name, setter] : global_keys()) names.push_back(name);
+  return names;
+}
+
 Location PoolDraft::where(std::initializer_list<std::string_view> keys) const {
   for (std::string_view key : keys) {
     if (auto found = set_at.find(key); found != set_at.end()) return found->second;

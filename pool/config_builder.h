@@ -75,6 +75,14 @@ bool honoured_pool_key(std::string_view key);
 // php-fpm pool keys accepted with a warning: the reason, or nullopt.
 std::optional<std::string_view> ignored_pool_key(std::string_view key);
 
+// The names in the parser's tables of honoured keys, for whoever must cover
+// each of them (the -tt dump and its test): [global] keys, [pool] keys, and
+// the session settings, each without "session." (save_handler and
+// save_path included).
+std::vector<std::string_view> global_key_names();
+std::vector<std::string_view> pool_key_names();
+std::vector<std::string_view> session_key_names();
+
 // A table of php-fpm keys cppfpm accepts but ignores, each with the reason
 // its warning gives; lookup answers nullopt for a key not in it.
 using IgnoredKeys = std::map<std::string_view, std::string_view, std::less<>>;

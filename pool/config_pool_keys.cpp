@@ -160,6 +160,12 @@ std::optional<std::string> set_pool_key(PoolConfig& pool, const std::string& key
   return found->second(pool, value);
 }
 
+std::vector<std::string_view> pool_key_names() {
+  std::vector<std::string_view> names;
+  for (const auto& [name, setter] : pool_keys()) names.push_back(name);
+  return names;
+}
+
 bool honoured_pool_key(std::string_view key) {
   return pool_keys().count(key) != 0;
 }

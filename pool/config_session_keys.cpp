@@ -140,6 +140,12 @@ std::string set_save_handler(PoolDraft& pool, const std::string& value, bool& fi
 
 }  // namespace
 
+std::vector<std::string_view> session_key_names() {
+  std::vector<std::string_view> names = {"save_handler", "save_path"};
+  for (const auto& [name, setter] : session_keys()) names.push_back(name);
+  return names;
+}
+
 void apply_session_setting(PoolDraft& pool, std::string_view name, const std::string& written,
                            const std::string& value, const Location& where,
                            Diagnostics& diagnostics) {

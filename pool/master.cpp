@@ -205,10 +205,8 @@ void Master::wait_for_events(const sigset_t& mask) {
 int Master::run() {
   sigset_t wait_mask = install_master_signals();
   start_tick_timer();
-  for (const auto& p : pools_)
-    if (p->config().pm == PmMode::dynamic && p->config().pm_start_servers_defaulted)
-      spdlog::info("[pool {}] pm.start_servers is not set. It's been set to {}.", p->config().name,
-                   p->config().pm_start_servers);
+  // The pm.start_servers notice is the config's (server/main.cpp), logged
+  // before the sockets open, where php-fpm 8.2 logs it.
   spdlog::info("fpm is running, pid {}", ::getpid());
   for (auto& pm : pms_) pm->start();
   spdlog::info("ready to handle connections");

@@ -3,12 +3,21 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 
 #include <spdlog/spdlog.h>
 
 namespace cppfpm::pool {
+
+namespace {
+std::atomic<std::size_t> g_line_prefix_size{32};
+}  // namespace
+
+void set_worker_line_prefix_size(std::size_t size) {
+  g_line_prefix_size.store(size, std::memory_order_relaxed);
+}
 
 WorkerOutput::~WorkerOutput() {
   for (const auto& [fd, stream] : streams_) ::close(fd);
@@ -78,14 +87,17 @@ void WorkerOutput::log_line(const Stream& stream, std::string_view line) const {
     if (auto raw = spdlog::get(kUndecoratedLogger)) raw->warn("{}", line);
     return;
   }
-  spdlog::warn("[pool {}] child {} said into {}: \"{}\"", pool_, stream.pid, stream.name, line);
+  auto logger = spdlog::get(kWorkerLogger);
+  if (!logger) logger = spdlog::default_logger();
+  logger->warn("[pool {}] child {} said into {}: \"{}\"", pool_, stream.pid, stream.name, line);
 }
 
 std::size_t WorkerOutput::piece_size(pid_t pid, std::string_view stream) const {
   std::size_t limit = static_cast<std::size_t>(style_.log_limit) - 1;  // the newline aside
   if (!style_.decorate) return limit;
-  // "[01-Dec-2026 17:08:10] WARNING: " and `[pool www] child 4915 said into stderr: "..."`
-  std::size_t decoration = 32 + pool_.size() + std::to_string(pid).size() + stream.size() + 29;
+  // The log's prefix and `[pool www] child 4915 said into stderr: "..."`.
+  std::size_t decoration = g_line_prefix_size.load(std::memory_order_relaxed) + pool_.size() +
+                           std::to_string(pid).size() + stream.size() + 29;
   return limit > decoration ? limit - decoration : 1;
 }
 

@@ -5,9 +5,13 @@
 //   WARNING: [pool www] child 1234 said into stderr: "the line"
 // or, with decorate_workers_output = no, as the page wrote it. A line
 // longer than log_limit is wrapped as php-fpm 8.2 does: each piece a whole
-// log line of at most log_limit - 1 bytes, its decoration included.
+// log line of at most log_limit - 1 bytes, its decoration included (with
+// error_log = syslog, the message syslog(3) gets: "[WARNING] [pool ...").
+// php-fpm 8.2 itself sends worker output to its stderr even then, which its
+// daemon has on /dev/null: cppfpm sends it to syslog rather than lose it.
 #include <sys/types.h>
 
+#include <cstddef>
 #include <map>
 #include <string>
 #include <vector>
@@ -17,6 +21,16 @@ namespace cppfpm::pool {
 // The spdlog logger (server/log.cpp) that writes a message alone on its
 // line, for decorate_workers_output = no.
 inline constexpr const char* kUndecoratedLogger = "cppfpm-undecorated";
+// The one for decorated worker lines: the error log's prefix, but never
+// cut to log_limit as the master's own lines are (the pieces fit already).
+inline constexpr const char* kWorkerLogger = "cppfpm-worker";
+
+// The bytes the error log puts before a decorated worker line's
+// "[pool ...": 32 in a file or on stderr ("[01-Dec-2026 17:08:10] WARNING: "),
+// 10 for syslog ("[WARNING] "; syslog stamps the time itself). Set by the
+// log (server/log.cpp) as it opens; each piece is sized so that the whole
+// line, or syslog message, stays within log_limit - 1 bytes.
+void set_worker_line_prefix_size(std::size_t size);
 
 // The write ends a child puts on its fds 1 and 2 (-1: not caught).
 struct WorkerOutputEnds {

@@ -85,7 +85,18 @@ void dump_session(Dump& d, const pool::PoolConfig& p) {
   d.text("session.cookie_samesite", s.cookie_samesite);
   d.flag("session.lazy_write", s.lazy_write);
   d.text("session.cache_limiter", s.cache_limiter);
+  d.number("session.cache_expire", s.cache_expire.count());  // minutes, as PHP's
   d.text("session.serialize_handler", s.serialize_handler);
+  d.text("session.key_prefix", s.key_prefix);
+  d.flag("session.lock", s.lock);
+  d.text("session.lock_key_style", s.lock_key_style);
+  d.seconds("session.lock_expire", s.lock_expire);
+  d.millis("session.lock_wait", s.lock_wait);
+  d.number("session.lock_retries", s.lock_retries);
+  d.number("session.lock_waiters", s.lock_waiters);
+  d.millis("session.memcached_timeout", s.memcached_timeout);
+  d.number("session.replicas", s.replicas);
+  d.number("session.compress_threshold", s.compress_threshold);
 }
 
 void dump_pool(Dump& d, const pool::PoolConfig& p) {
@@ -109,6 +120,7 @@ void dump_pool(Dump& d, const pool::PoolConfig& p) {
   d.number("pm.max_spawn_rate", p.pm_max_spawn_rate);
   d.number("pm.process_idle_timeout", p.pm_process_idle_timeout.count());
   d.number("pm.max_requests", p.pm_max_requests);
+  d.number("pm.max_memory", static_cast<long long>(p.pm_max_memory));
   d.text("pm.status_path", p.pm_status_path);
   d.text("pm.status_listen", p.pm_status_listen);
   d.text("ping.path", p.ping_path);
@@ -125,8 +137,12 @@ void dump_pool(Dump& d, const pool::PoolConfig& p) {
   d.flag("clear_env", p.clear_env);
   for (const auto& [name, value] : p.env) d.text("env[" + name + "]", value);
   d.number("pm.threads_per_child", p.threads_per_child);
+  d.number("pm.queue_per_child", p.effective_queue_per_child());
+  d.number("pm.max_pending_heads", p.pm_max_pending_heads);
+  d.millis("request_head_first_byte_timeout", p.request_head_first_byte_timeout);
   dump_session(d, p);
   d.text("sql.dsn", without_password(p.sql_dsn));
+  d.text("sql.servers", p.sql_servers);
   d.number("sql.pool_size", p.effective_sql_pool_size());
   d.millis("sql.connect_timeout", p.sql_connect_timeout);
   d.millis("sql.read_timeout", p.sql_read_timeout);

@@ -9,6 +9,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "server/log.h"
+
 namespace cppfpm::server {
 
 bool daemonize(Fd& ready) {
@@ -46,14 +48,8 @@ void report_ready(Fd& ready, char status) {
 }
 
 void point_stderr_at_log(const std::string& error_log) {
-  if (error_log.empty() || error_log == "syslog") return;
-  Fd log(::open(error_log.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600));
-  if (!log) {
-    spdlog::error("open({}) failed for stderr: {}", error_log, std::strerror(errno));
-    return;
-  }
-  if (::dup2(log.get(), STDERR_FILENO) < 0)
-    spdlog::error("dup2(stderr) failed: {}", std::strerror(errno));
+  if (error_log.empty() || is_syslog(error_log)) return;
+  point_stderr_at_error_log();  // and after each SIGUSR1, the new file
 }
 
 void write_pid_file(const std::string& path) {

@@ -20,7 +20,8 @@ void report_ready(Fd& ready, char status);
 
 // In the daemon, once the log is set up: stderr goes to the error_log file,
 // as php-fpm's daemon (fpm_stdio_init_final), so nothing is written to the
-// terminal or pipe of whoever started it. "" (log to stderr) and "syslog"
+// terminal or pipe of whoever started it; after SIGUSR1 it follows the
+// log to the new file, as php-fpm's does. "" (log to stderr) and "syslog"
 // leave it alone.
 void point_stderr_at_log(const std::string& error_log);
 

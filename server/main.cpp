@@ -6,6 +6,7 @@
 #include <iostream>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 #include <spdlog/spdlog.h>
 
@@ -65,17 +66,23 @@ int main(int argc, char** argv) {
   server::print_config_check(check, std::cerr);
   if (!check.config) return 78;  // EX_CONFIG
   const pool::Config& config = *check.config;
+  // php-fpm 8.2 says this as it post-processes the config: before -tt's
+  // dump, and at start (and after each reload) before the sockets open.
+  std::vector<std::string> post_process_notices;
+  for (const auto& p : config.pools)
+    if (p.pm == pool::PmMode::dynamic && p.pm_start_servers_defaulted)
+      post_process_notices.push_back("[pool " + p.name +
+                                     "] pm.start_servers is not set. It's been set to " +
+                                     std::to_string(p.pm_start_servers) + ".");
   if (options.test > 0) {
-    // php-fpm's -t lines: time stamp and level, its pm.start_servers notice.
-    auto notice = [](const std::string& text) {
-      std::cerr << server::log_time_prefix() << "NOTICE: " << text << "\n";
+    // php-fpm's -t lines: time stamp and level (cut to log_limit as
+    // php-fpm cuts them).
+    auto notice = [&config](const std::string& text) {
+      std::cerr << server::stamped_line("NOTICE", text, config.global.log_limit);
     };
+    for (const auto& text : post_process_notices) notice(text);
     if (options.test > 1)
       for (const auto& line : server::dump_config(config)) notice(line);
-    for (const auto& p : config.pools)
-      if (p.pm_start_servers_defaulted)
-        notice("[pool " + p.name + "] pm.start_servers is not set. It's been set to " +
-               std::to_string(p.pm_start_servers) + ".");
     notice("configuration file " + config.path + " test is successful");
     return 0;
   }
@@ -85,9 +92,11 @@ int main(int argc, char** argv) {
   // stderr is a terminal.
   bool log_to_stderr_too = !background && (options.force_stderr || ::isatty(STDERR_FILENO));
   server::set_proc_title("cppfpm: master process (" + config.path + ")");
+  server::set_log_limit(config.global.log_limit);
   server::init_logging(config.global.error_log, config.global.log_level, log_to_stderr_too,
                        {config.global.syslog_ident, config.global.syslog_facility});
   if (!settings.as_root) server::log_ignored_identity(config);
+  for (const auto& text : post_process_notices) spdlog::info("{}", text);
   server::open_pool_logs(config);  // before any child: children may not open them
 
   server::Listeners listeners(server::take_inherited_fds().fds);
@@ -110,9 +119,10 @@ int main(int argc, char** argv) {
   master.on_reload([&path, &settings] {
     // Build the new configuration or keep the old one.
     server::ConfigCheck next = server::check_config(path, settings);
+    if (next.config) return true;  // the new process says its warnings, after execvp
     server::log_config_check(next);
-    if (!next.config) spdlog::error("reload aborted: the old configuration keeps running");
-    return next.config.has_value();
+    spdlog::error("reload aborted: the old configuration keeps running");
+    return false;
   });
   int code = master.run();
   if (master.reload_requested()) server::reexec(argv, listeners.named(), master.live_children());

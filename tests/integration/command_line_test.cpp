@@ -4,6 +4,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <csignal>
 #include <filesystem>
 #include <regex>
 #include <sstream>
@@ -52,6 +53,24 @@ bool has_line(const std::string& text, const std::string& line) {
   for (std::string l; std::getline(in, l);)
     if (l == line) return true;
   return false;
+}
+
+// logrotate's way: mv the daemon's error log away and send USR1; the
+// daemon's fd 2 is then the new file, as php-fpm's is, not the moved one.
+void rotate_and_check_stderr(pid_t daemon, const std::filesystem::path& error_log) {
+  auto moved = error_log.string() + ".1";
+  std::filesystem::rename(error_log, moved);
+  ::kill(daemon, SIGUSR1);
+  bool reopened = wait_until(
+      [&] {
+        return std::filesystem::exists(error_log) &&
+               read_file(error_log).find("error log file re-opened") != std::string::npos;
+      },
+      5s);
+  CHECK(reopened);
+  auto fd2 = std::filesystem::read_symlink("/proc/" + std::to_string(daemon) + "/fd/2").string();
+  INFO("fd 2 after USR1: " << fd2);
+  CHECK(fd2 == error_log.string());
 }
 
 }  // namespace
@@ -263,7 +282,7 @@ TEST_CASE("command line: -i and -m print the build and its pages and exit 0",
 }
 
 TEST_CASE("command line: -D leaves fds 0 and 1 on /dev/null and points stderr at the error log",
-          "[config][command_line]") {
+          "[config][command_line][log]") {
   TempDir dir("cppfpm-cli-");
   int port = free_loopback_port();
   auto pid_file = dir / "cppfpm.pid";
@@ -286,6 +305,8 @@ TEST_CASE("command line: -D leaves fds 0 and 1 on /dev/null and points stderr at
   CHECK(fd(1) == "/dev/null");
   CHECK(fd(2) == error_log.string());
   CHECK(read_file(pid_file) == std::to_string(daemon));  // no newline
+  // logrotate's mv + USR1: stderr follows the log to the new file.
+  rotate_and_check_stderr(daemon, error_log);
   ::kill(daemon, SIGTERM);
   CHECK(wait_until([&] { return !pid_alive(daemon); }, 5s));
   // php-fpm's daemon on the same kind of config, for the record.
@@ -302,6 +323,7 @@ TEST_CASE("command line: -D leaves fds 0 and 1 on /dev/null and points stderr at
     CHECK(fd(1) == "/dev/null");
     CHECK(fd(2) == their_log.string());
     CHECK(read_file(their_pid) == std::to_string(daemon));
+    rotate_and_check_stderr(daemon, their_log);
     ::kill(daemon, SIGTERM);
     CHECK(wait_until([&] { return !pid_alive(daemon); }, 5s));
   }

@@ -210,3 +210,84 @@ TEST_CASE("syslog.facility takes php-fpm's names and rejects others", "[log][sys
   CHECK(read_file(out).find("syslog.facility = \"local9\" is not a syslog facility") !=
         std::string::npos);
 }
+
+TEST_CASE("error_log = syslog: long lines cut and worker lines wrapped with \"[LEVEL] \" counted",
+          "[log][syslog][php]") {
+  if (!can_unshare()) return;
+  // php-fpm 8.2 counts syslog's "[NOTICE] ", not the file's time stamp,
+  // against log_limit: a line of its own of 2048 bytes or more becomes a
+  // message of log_limit - 1 bytes ending in "...". It sends no worker
+  // output to syslog (its stderr gets it, which its daemon has on
+  // /dev/null); cppfpm does, in pieces of at most log_limit - 1 bytes
+  // counted the same way, "[WARNING] " included.
+  TempDir dir("cppfpm-syslog-limit-");
+  const std::string long_pool = "[" + std::string(2100, 'p') +
+                                "]\nuser = nobody\npm = dynamic\npm.max_children = 4\n"
+                                "pm.min_spare_servers = 1\npm.max_spare_servers = 3\n";
+  auto first_with = [](const std::vector<SyslogLine>& lines, const std::string& start) {
+    for (const auto& l : lines)
+      if (l.message.rfind(start, 0) == 0) return l.message;
+    return std::string();
+  };
+
+  DevLog devlog(dir.path() / "log.sock");
+  int port = free_loopback_port();
+  fs::path config = dir.path() / "cppfpm.conf";
+  write_file(config, "[global]\nerror_log = syslog\nlog_limit = 1024\n" + long_pool +
+                         "listen = 127.0.0.1:" + std::to_string(free_loopback_port()) +
+                         "\nsession.save_handler = memory\n[www]\nuser = nobody\nlisten = "
+                         "127.0.0.1:" +
+                         std::to_string(port) +
+                         "\npm = static\npm.max_children = 1\ncatch_workers_output = yes\n"
+                         "session.save_handler = memory\n");
+  Process fpm(in_namespace(devlog.path(), {CPPFPM_BINARY, "-F", "-y", config.string()}),
+              dir.path() / "cppfpm.out", ProcessOptions{{{"CPPFPM_TEST_PAGES", "1"}}, {}, true});
+  auto lines = parse(devlog.until("ready to handle connections", 10s));
+  const std::string ours = first_with(lines, "[NOTICE] [pool ppp");
+  INFO(ours.substr(0, 100) << " ... " << ours.size() << " bytes");
+  CHECK(ours.size() == 1023);
+  CHECK(ours.substr(ours.size() - 4) == "p...");
+
+  // A page's 1500-byte line through catch_workers_output.
+  REQUIRE(fpm.wait_for_port(port, 5s));
+  REQUIRE(wait_until([&] { return fpm.children().size() >= 3; }, 5s));
+  REQUIRE(pm_get(Endpoint{"127.0.0.1", port, {}}, "/__test/say", std::string(1500, 'x')).body ==
+          "said\n");
+  std::string said;
+  std::vector<std::size_t> sizes;
+  wait_until(
+      [&] {
+        said.clear();
+        sizes.clear();
+        // Reads what arrives for 100 ms (no datagram holds this needle).
+        for (const auto& l : parse(devlog.until("\x01(read on)", 100ms))) {
+          auto at = l.message.find(" said into stdout: \"");
+          if (at == std::string::npos || l.message.rfind("[WARNING] [pool www] ", 0) != 0) continue;
+          sizes.push_back(l.message.size());
+          said += l.message.substr(at + 20, l.message.size() - at - 21);
+        }
+        return said.size() >= 1500;
+      },
+      5s);
+  INFO(devlog.all().substr(0, 4000));
+  CHECK(said == std::string(1500, 'x'));
+  REQUIRE(sizes.size() == 2);
+  CHECK(sizes[0] == 1023);  // "[WARNING] [pool www] child N said into stdout: \"x...x\""
+  CHECK(sizes[1] < 1023);
+  fpm.stop(SIGQUIT);
+
+  if (!fs::exists("/usr/sbin/php-fpm8.2")) {
+    WARN("php-fpm8.2 is not installed: the php-fpm side of this test is skipped");
+    return;
+  }
+  DevLog php_log(dir.path() / "php-log.sock");
+  fs::path php_config = dir.path() / "php-fpm.conf";
+  write_file(php_config, "[global]\nerror_log = syslog\nlog_limit = 1024\npid = " +
+                             (dir.path() / "php.pid").string() + "\n" + long_pool +
+                             "listen = 127.0.0.1:" + std::to_string(free_loopback_port()) + "\n");
+  Process php(
+      in_namespace(php_log.path(), {"/usr/sbin/php-fpm8.2", "-n", "-F", "-y", php_config.string()}),
+      dir.path() / "php.out");
+  auto theirs = parse(php_log.until("ready to handle connections", 10s));
+  CHECK(first_with(theirs, "[NOTICE] [pool ppp") == ours);
+}

@@ -13,6 +13,8 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <regex>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -310,4 +312,87 @@ TEST_CASE("php-fpm parity: reload log lines, and the error log is created 0600",
   REQUIRE(wait_until([&] { return php.log().find("systemd monitor") != std::string::npos; }, 5s));
   check(
       php.process(), [&] { return php.log(); }, php.log_path(), php.endpoint().port);
+}
+
+namespace {
+
+// The log's lines from "Reloading in progress ..." on, without time stamps,
+// pids, fd numbers, durations and the execvp arguments (the binaries and
+// their paths differ): the sequence an operator's log watcher sees.
+std::vector<std::string> reload_sequence(const std::string& log) {
+  static const std::regex stamp(R"(^\[\d\d-\w{3}-\d{4} \d\d:\d\d:\d\d\] )");
+  static const std::regex numbers(R"((pid |child |fd=)\d+)");
+  static const std::regex seconds(R"(after \d+\.\d+ seconds)");
+  static const std::regex exec(R"(reloading: execvp\(.*\)$)");
+  std::vector<std::string> out;
+  bool started = false;
+  std::istringstream in(log);
+  for (std::string line; std::getline(in, line);) {
+    line = std::regex_replace(line, stamp, "");
+    started = started || line == "NOTICE: Reloading in progress ...";
+    if (!started) continue;
+    line = std::regex_replace(line, numbers, "$1N");
+    line = std::regex_replace(line, seconds, "after T seconds");
+    out.push_back(std::regex_replace(line, exec, "reloading: execvp(...)"));
+  }
+  return out;
+}
+
+std::string joined_lines(const std::vector<std::string>& lines) {
+  std::string out;
+  for (const auto& line : lines) out += line + "\n";
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("php-fpm parity: the reload's log lines come in php-fpm8.2's order",
+          "[pm][signals][reload][php]") {
+  // SIGUSR2 on an idle dynamic pool without pm.start_servers; the sequence
+  // ends with the new generation's systemd line.
+  auto sequence = [](Process& process, const std::function<std::string()>& log) {
+    process.signal(SIGUSR2);
+    bool done = wait_until(
+        [&] {
+          auto text = log();
+          auto first = text.find("systemd monitor interval");
+          return first != std::string::npos &&
+                 text.find("systemd monitor interval", first + 1) != std::string::npos;
+        },
+        10s);
+    INFO(log());
+    CHECK(done);
+    return reload_sequence(log());
+  };
+  TempDir dir("cppfpm-parity-reload-");
+  fs::path error_log = dir.path() / "error.log";
+  auto pool = pm_pool(loopback_endpoint());
+  set_key(pool, "pm", "dynamic");
+  set_key(pool, "pm.max_children", "4");
+  set_key(pool, "pm.min_spare_servers", "1");
+  set_key(pool, "pm.max_spare_servers", "3");
+  PmServer fpm(pool, {{"error_log", error_log.string()}});
+  REQUIRE(fpm.wait_children(2, 5s));
+  auto ours = sequence(fpm.process(), [&] { return read_file(error_log); });
+  // php-fpm 8.2's order, as measured.
+  const std::vector<std::string> measured = {
+      "NOTICE: Reloading in progress ...",
+      "NOTICE: reloading: execvp(...)",
+      "NOTICE: [pool www] pm.start_servers is not set. It's been set to 2.",
+      "NOTICE: using inherited socket fd=N, \"127.0.0.1:" + std::to_string(fpm.endpoint.port) +
+          "\"",
+      "NOTICE: fpm is running, pid N",
+      "NOTICE: ready to handle connections",
+      "NOTICE: systemd monitor interval set to 10000ms",
+  };
+  CHECK(joined_lines(ours) == joined_lines(measured));
+  if (!have_php_fpm()) return;
+  PhpFpm php(
+      "pm = dynamic\npm.max_children = 4\npm.min_spare_servers = 1\npm.max_spare_servers = 3\n");
+  REQUIRE(wait_until([&] { return php.log().find("systemd monitor") != std::string::npos; }, 5s));
+  auto theirs = sequence(php.process(), [&] { return php.log(); });
+  std::string port = std::to_string(fpm.endpoint.port);
+  std::string text = joined_lines(ours);
+  text.replace(text.find(port), port.size(), std::to_string(php.endpoint().port));
+  CHECK(text == joined_lines(theirs));
 }
