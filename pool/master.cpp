@@ -120,11 +120,13 @@ void Master::begin_stop(State state) {
   state_ = state;
   ticks_in_state_ = 0;
   stop_signal_ = state == State::finishing ? SIGQUIT : SIGTERM;
-  spdlog::info(state == State::finishing ? "Finishing ..." : "Terminating ...");
   systemd_notify("STOPPING=1");
   for (auto& p : pools_) p->signal_all(stop_signal_);
   for (pid_t pid : old_children_) ::kill(pid, stop_signal_);
   if (listening) stop_listening();
+  // Logged once the sockets refuse connections, so whoever reads the line
+  // (an operator, a test) finds them refused.
+  spdlog::info(state == State::finishing ? "Finishing ..." : "Terminating ...");
 }
 
 // On a stop (never on a reload, which keeps the sockets across exec), new
