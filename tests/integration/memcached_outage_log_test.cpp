@@ -26,6 +26,7 @@
 #include <thread>
 #include <vector>
 
+#include "integration/query_cache_helpers.h"
 #include "support/fcgi_client.h"
 #include "support/memcached.h"
 #include "support/php.h"
@@ -362,4 +363,55 @@ TEST_CASE(
   for (const auto& line : down_lines)
     CHECK(line.find(std::to_string(b.port())) != std::string::npos);
   CHECK(lines_with(log, kUp).empty());
+}
+
+// The query cache on two servers: one killed is its own outage (the other
+// server's answers do not end it), logged once naming it, and once again
+// when it is back.
+TEST_CASE("memcached outage log: the query cache logs each server's outage by itself",
+          "[query_cache][outage][memcached]") {
+  TempDir other_dir("cppfpm-second-memcached-");
+  Memcached b(other_dir.path());
+  Stack stack({[&](ConfigKeys& pool) {
+    std::string a;
+    for (const auto& [key, value] : pool)
+      if (key == "session.save_path") a = value.substr(1, value.size() - 2);
+    set_key(pool, "cache.servers", "\"" + a + ", " + b.save_path() + "\"");
+  }});
+  query_cache::load_demo_sql(stack.mariadb, stack.dir / "sql.log");
+  const int port = stack.fpm_port();
+  const std::string b_name = "127.0.0.1:" + std::to_string(b.port());
+  auto rounds = [&](Clock::duration how_long) {
+    int failed = 0;
+    const auto end = Clock::now() + how_long;
+    while (Clock::now() < end)
+      for (int id = 1; id <= 8; ++id) {
+        FcgiResponse r;
+        try {
+          FcgiClient client(port);
+          r = client.request(nginx_params("/queryCache.php", "", "id=" + std::to_string(id)), {},
+                             false, 1, 20s);
+        } catch (const std::exception&) {
+        }
+        failed += r.status != 200;
+      }
+    return failed;
+  };
+  CHECK(rounds(1s) == 0);
+  b.kill();
+  CHECK(rounds(3s) == 0);  // B's keys go to MariaDB
+  std::string log = stack.fpm_log();
+  INFO(log);
+  const auto down_lines = lines_with(log, kDown);
+  REQUIRE(down_lines.size() == 1);
+  CHECK(down_lines[0].find(b_name) != std::string::npos);
+  CHECK(lines_with(log, kUp).empty());  // A answering is no news about B
+  b.restart();
+  CHECK(rounds(4s) == 0);
+  log = stack.fpm_log();
+  INFO(log);
+  CHECK(lines_with(log, kDown).size() == 1);
+  const auto up_lines = lines_with(log, kUp);
+  REQUIRE(up_lines.size() == 1);
+  CHECK(up_lines[0].find(b_name) != std::string::npos);
 }
