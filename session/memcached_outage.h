@@ -1,7 +1,8 @@
 #pragma once
 // Whether a failed session-store call is an outage, and the log lines that
-// say so: one when memcached goes away and one when it is back, per pool,
-// whatever the number of requests and children in between.
+// say so: one when a memcached server goes away and one when it is back,
+// per server and pool, whatever the number of requests, children and
+// threads in between (memcached::OutageLog says which calls count).
 #include <libmemcached/memcached.h>
 
 #include <chrono>
@@ -37,23 +38,35 @@ struct Failures {
   }
 };
 
+// How a call to one server went, for the outage state.
+struct CallInfo {
+  memcached::OutageLog::Clock::time_point started = memcached::OutageLog::Clock::now();
+  // False for a "noreply" command: its success only says the bytes went
+  // into the socket, not that the server is there.
+  bool answer_expected = true;
+};
+
 class MemcachedOutages {
  public:
-  // Failures within `grace` of a recovery are the tail of that outage.
-  // With replicas, each server's outage is logged too, since the store
-  // stays up while another holder answers.
+  // Each server's outage is its own (a failure within `grace` of its
+  // recovery is not a new one); the line says what it costs: 503s, or
+  // nothing while the replicas answer.
   MemcachedOutages(const std::vector<memcached::Server>& servers, std::chrono::milliseconds grace,
                    int replicas);
 
   // What `rc`, the answer of server `server` (through `handle`) to `call`
-  // on `key`, means.
+  // on `key`, means; logs the start or the end of that server's outage.
   ServerReply classify(std::size_t server, memcached_st* handle, memcached_return_t rc,
-                       const char* call, std::string_view key);
+                       const char* call, std::string_view key, CallInfo info = {});
 
   // The store's answer to an operation that came to `result`, logging a
-  // refusal, or the start or end of an outage of the whole store.
+  // refusal (the servers' outages are logged by classify).
   StoreResult outcome(StoreResult result, const Failures& failures, const char* call,
                       std::string_view key);
+
+  // The answer when this thread has no libmemcached handle: logged once
+  // until a server answers again.
+  StoreResult no_handle(std::string_view key);
 
  private:
   std::vector<std::string> names_;

@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "server/memcached/expiry.h"
+#include "server/memcached/reply.h"
 #include "session/lock_token.h"
 #include "session/pecl_compression.h"
 #include "session/store_key.h"
@@ -51,17 +52,21 @@ MemcachedStore::MemcachedStore(std::vector<memcached::Server> servers, Memcached
 MemcachedStore::~MemcachedStore() = default;
 
 StoreResult MemcachedStore::no_connection(std::string_view key) {
-  return outages_.outcome(StoreResult::unavailable, Failures{.error = "no libmemcached handle"},
-                          "memcached_create", key);
+  return outages_.no_handle(key);
 }
 
+// A connection found closed (the server restarted since this thread last
+// used it) is opened again and the call made once more, so a restart costs
+// no request and is not mistaken for an outage.
 template <typename Call, typename Stop>
 Failures MemcachedStore::ask_holders(MemcachedConnection& conn, std::string_view key,
                                      const char* call_name, Call call, Stop stop) {
   Failures failures;
   for (std::size_t server : conn.holders(key)) {
     memcached_st* handle = conn.server(server);
-    const ServerReply reply = outages_.classify(server, handle, call(handle), call_name, key);
+    const CallInfo info;
+    const memcached_return_t rc = memcached::call_with_retry([&] { return call(handle); });
+    const ServerReply reply = outages_.classify(server, handle, rc, call_name, key, info);
     failures.add(reply);
     if (stop(reply)) break;
   }
@@ -224,26 +229,37 @@ StoreResult MemcachedStore::try_lock(std::string_view lock_key, std::chrono::sec
   Failures failures;
   for (std::size_t server : conn->holders(lock_key)) {
     memcached_st* mc = conn->server(server);
-    memcached_return_t rc = memcached_add(mc, lock_key.data(), lock_key.size(), value.data(),
-                                          value.size(), exptime, kPeclMemcacheLong);
-    ServerReply reply = outages_.classify(server, mc, rc, "memcached_add", lock_key);
+    // The add is retried on a lost connection like the other calls: if the
+    // first one was run after all, the retry finds our own token, below.
+    CallInfo info;
+    memcached_return_t rc = memcached::call_with_retry([&] {
+      return memcached_add(mc, lock_key.data(), lock_key.size(), value.data(), value.size(),
+                           exptime, kPeclMemcacheLong);
+    });
+    ServerReply reply = outages_.classify(server, mc, rc, "memcached_add", lock_key, info);
     failures.add(reply);
     if (reply.result == StoreResult::unavailable) continue;
     if (rc == MEMCACHED_SUCCESS) return outages_.outcome(StoreResult::ok, failures, "", lock_key);
-    // There is a lock: held, or released by PHP, which leaves the integer
-    // 0 (PS_WRITE_FUNC); PHP's waiters take that one by `incr` to 1, we by
-    // a `cas` from 0 to our token, so exactly one of us gets it.
+    // There is a lock: ours (an add of this token that ran although its
+    // answer was lost: a retried one, or one answered too late while this
+    // request waited), held by another, or released by PHP, which leaves
+    // the integer 0 (PS_WRITE_FUNC); PHP's waiters take that one by `incr`
+    // to 1, we by a `cas` from 0 to our token, so exactly one of us gets it.
     std::string held;
     std::uint64_t cas = 0;
-    rc = read_with_cas(mc, lock_key, held, cas);
-    reply = outages_.classify(server, mc, rc, "memcached_gets", lock_key);
+    info = CallInfo{};
+    rc = memcached::call_with_retry([&] { return read_with_cas(mc, lock_key, held, cas); });
+    reply = outages_.classify(server, mc, rc, "memcached_gets", lock_key, info);
     failures.add(reply);
     if (reply.result == StoreResult::unavailable) continue;
+    if (rc == MEMCACHED_SUCCESS && lock_value_owned_by(held, token))
+      return outages_.outcome(StoreResult::ok, failures, "", lock_key);
     if (rc != MEMCACHED_SUCCESS || held != "0")  // gone meanwhile: retried soon
       return outages_.outcome(StoreResult::busy, failures, "", lock_key);
+    info = CallInfo{};
     rc = memcached_cas(mc, lock_key.data(), lock_key.size(), value.data(), value.size(), exptime,
                        kPeclMemcacheLong, cas);
-    reply = outages_.classify(server, mc, rc, "memcached_cas", lock_key);
+    reply = outages_.classify(server, mc, rc, "memcached_cas", lock_key, info);
     failures.add(reply);
     if (reply.result == StoreResult::unavailable) continue;
     return outages_.outcome(rc == MEMCACHED_SUCCESS ? StoreResult::ok : StoreResult::busy, failures,
@@ -259,22 +275,28 @@ StoreResult MemcachedStore::unlock(std::string_view lock_key, std::uint64_t toke
   if (!verify) {
     // The lock is on the first holder that answers (see try_lock).
     bool released = false;
-    Failures failures = ask_holders(
-        *conn, lock_key, "memcached_delete",
-        [&](memcached_st* handle) {
-          // The release needs no answer: "noreply" (memcached's protocol.txt)
-          // saves a round trip per request. memcached runs one connection's
-          // commands in order, and the delete is on the wire before we return.
-          memcached_behavior_set(handle, MEMCACHED_BEHAVIOR_NOREPLY, 1);
-          const memcached_return_t rc =
-              memcached_delete(handle, lock_key.data(), lock_key.size(), 0);
-          memcached_behavior_set(handle, MEMCACHED_BEHAVIOR_NOREPLY, 0);
-          return rc;
-        },
-        [&](const ServerReply& reply) {
-          released = reply.result != StoreResult::unavailable;
-          return released;
-        });
+    Failures failures;
+    for (std::size_t server : conn->holders(lock_key)) {
+      memcached_st* handle = conn->server(server);
+      // The release needs no answer: "noreply" (memcached's protocol.txt)
+      // saves a round trip per request. memcached runs one connection's
+      // commands in order, and the delete is on the wire before we return.
+      // Its success is no sign of the server being there (a frozen one
+      // takes it into the socket's buffer too), only its failure is.
+      const CallInfo info{.answer_expected = false};
+      const memcached_return_t rc = memcached::call_with_retry([&] {
+        memcached_behavior_set(handle, MEMCACHED_BEHAVIOR_NOREPLY, 1);
+        const memcached_return_t deleted =
+            memcached_delete(handle, lock_key.data(), lock_key.size(), 0);
+        memcached_behavior_set(handle, MEMCACHED_BEHAVIOR_NOREPLY, 0);
+        return deleted;
+      });
+      const ServerReply reply =
+          outages_.classify(server, handle, rc, "memcached_delete", lock_key, info);
+      failures.add(reply);
+      released = reply.result != StoreResult::unavailable;
+      if (released) break;
+    }
     if (released) return outages_.outcome(StoreResult::ok, failures, "", lock_key);
     return outages_.outcome(StoreResult::unavailable, failures, "memcached_delete", lock_key);
   }
@@ -289,8 +311,9 @@ StoreResult MemcachedStore::unlock(std::string_view lock_key, std::uint64_t toke
     for (int attempt = 0; attempt < 4 && rc == MEMCACHED_DATA_EXISTS; ++attempt) {
       std::string held;
       std::uint64_t cas = 0;
-      rc = read_with_cas(mc, lock_key, held, cas);
-      ServerReply reply = outages_.classify(server, mc, rc, "memcached_gets", lock_key);
+      CallInfo info;
+      rc = memcached::call_with_retry([&] { return read_with_cas(mc, lock_key, held, cas); });
+      ServerReply reply = outages_.classify(server, mc, rc, "memcached_gets", lock_key, info);
       failures.add(reply);
       if (reply.result == StoreResult::unavailable) {
         reached = false;
@@ -298,9 +321,10 @@ StoreResult MemcachedStore::unlock(std::string_view lock_key, std::uint64_t toke
       }
       if (rc != MEMCACHED_SUCCESS || !lock_value_owned_by(held, token))
         return outages_.outcome(StoreResult::not_found, failures, "", lock_key);
+      info = CallInfo{};
       rc = memcached_cas(mc, lock_key.data(), lock_key.size(), "0", 1, kAlreadyExpired,
                          kPeclMemcacheLong, cas);
-      reply = outages_.classify(server, mc, rc, "memcached_cas", lock_key);
+      reply = outages_.classify(server, mc, rc, "memcached_cas", lock_key, info);
       failures.add(reply);
       if (reply.result == StoreResult::unavailable) reached = false;
     }

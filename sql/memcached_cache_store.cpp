@@ -47,6 +47,9 @@ MemcachedCacheStore::MemcachedCacheStore(std::vector<memcached::Server> servers,
             memcached::make_memcached_handle(servers_, timeouts_, "query cache"));
       }) {
   if (servers_.empty()) throw std::invalid_argument("cache.servers: no memcached server given");
+  for (std::size_t i = 0; i < servers_.size(); ++i)
+    servers_down_.emplace_back(timeouts_.outage_grace(),
+                               memcached::OutageLog::query_cache_server_slot(static_cast<int>(i)));
 }
 
 MemcachedCacheStore::~MemcachedCacheStore() = default;
@@ -56,26 +59,53 @@ memcached_st* MemcachedCacheStore::handle() {
   if (h != nullptr) return h->get();
   if (outage_.failed())
     spdlog::error(
-        "query cache: memcached unreachable ({}): no libmemcached handle; queries go "
-        "straight to MariaDB until it is back",
+        "query cache: no libmemcached handle for memcached ({}); queries go straight to "
+        "MariaDB until there is one",
         names_);
   return nullptr;
 }
 
-CacheResult MemcachedCacheStore::answer(memcached_st* handle, memcached_return_t rc,
-                                        const char* call) {
+std::size_t MemcachedCacheStore::server_of(memcached_st* handle, std::string_view key) const {
+  if (servers_.size() == 1) return 0;
+  memcached_return_t rc = MEMCACHED_SUCCESS;
+  const memcached_instance_st* target =
+      memcached_server_by_key(handle, key.data(), key.size(), &rc);
+  const std::uint32_t count = memcached_server_count(handle);
+  for (std::uint32_t i = 0; i < count && i < servers_.size(); ++i)
+    if (memcached_server_instance_by_position(handle, i) == target) return i;
+  return 0;
+}
+
+// With one server its outage is the cache's, and the lines say so as they
+// always have; with several, each line names its server.
+template <typename Call>
+CacheResult MemcachedCacheStore::ask(memcached_st* handle, std::string_view key,
+                                     const char* call_name, Call call) {
+  const std::size_t server = server_of(handle, key);
+  memcached::OutageLog& state = servers_down_[server];
+  const auto started = memcached::OutageLog::Clock::now();
+  const memcached_return_t rc = memcached::call_with_retry(call);
+  // "memcached unreachable (h:p)" with one server, "memcached h:p
+  // unreachable" with several.
+  auto before = [&] {
+    return servers_.size() == 1 ? std::string() : memcached::server_name(servers_[server]) + " ";
+  };
+  auto after = [&] { return servers_.size() == 1 ? " (" + names_ + ")" : std::string(); };
   switch (memcached::classify_reply(rc)) {
     case memcached::Reply::answered:
-      if (outage_.succeeded()) spdlog::info("query cache: memcached reachable again ({})", names_);
+      outage_.succeeded();  // a handle was set up after all
+      if (state.succeeded(started))
+        spdlog::info("query cache: memcached {}reachable again{}", before(), after());
       break;
     case memcached::Reply::refused:
       break;
     case memcached::Reply::unreachable:
-      if (outage_.failed())
+      if (!memcached::skipped_server(rc) && state.failed(started))
         spdlog::error(
-            "query cache: memcached unreachable ({}): {} failed: {}; queries go straight "
-            "to MariaDB until it is back",
-            names_, call, memcached_last_error_message(handle));
+            "query cache: memcached {}unreachable{}: {} failed: {}; {} go straight to MariaDB "
+            "until it is back",
+            before(), after(), call_name, memcached_last_error_message(handle),
+            servers_.size() == 1 ? "queries" : "its queries");
       break;
   }
   return classify(rc);
@@ -93,10 +123,12 @@ CacheResult MemcachedCacheStore::get(std::string_view key, std::string& value) {
   std::size_t length = 0;
   std::uint32_t flags = 0;
   memcached_return_t rc = MEMCACHED_SUCCESS;
-  std::unique_ptr<char, decltype(&std::free)> data(
-      memcached_get(mc, key.data(), key.size(), &length, &flags, &rc), &std::free);
-  const CacheResult result = answer(mc, rc, "memcached_get");
-  if (result == CacheResult::ok) value.assign(data ? data.get() : "", data ? length : 0);
+  const CacheResult result = ask(mc, key, "memcached_get", [&] {
+    std::unique_ptr<char, decltype(&std::free)> data(
+        memcached_get(mc, key.data(), key.size(), &length, &flags, &rc), &std::free);
+    if (rc == MEMCACHED_SUCCESS) value.assign(data ? data.get() : "", data ? length : 0);
+    return rc;
+  });
   return result;
 }
 
@@ -115,21 +147,24 @@ CacheResult MemcachedCacheStore::store(StoreCall call, const char* call_name, st
   memcached_st* mc = handle();
   if (mc == nullptr) return CacheResult::unavailable;
   const time_t exptime = memcached::memcached_exptime_from_now(ttl);
-  return answer(mc, call(mc, key.data(), key.size(), value.data(), value.size(), exptime, 0),
-                call_name);
+  return ask(mc, key, call_name, [&] {
+    return call(mc, key.data(), key.size(), value.data(), value.size(), exptime, 0);
+  });
 }
 
 CacheResult MemcachedCacheStore::remove(std::string_view key) {
   memcached_st* mc = handle();
   if (mc == nullptr) return CacheResult::unavailable;
-  return answer(mc, memcached_delete(mc, key.data(), key.size(), 0), "memcached_delete");
+  return ask(mc, key, "memcached_delete",
+             [&] { return memcached_delete(mc, key.data(), key.size(), 0); });
 }
 
 CacheResult MemcachedCacheStore::increment(std::string_view key, std::uint64_t& new_value) {
   memcached_st* mc = handle();
   if (mc == nullptr) return CacheResult::unavailable;
-  return answer(mc, memcached_increment(mc, key.data(), key.size(), 1, &new_value),
-                "memcached_increment");
+  // A retried increment that had run counts twice: one more invalidation.
+  return ask(mc, key, "memcached_increment",
+             [&] { return memcached_increment(mc, key.data(), key.size(), 1, &new_value); });
 }
 
 }  // namespace cppfpm::sql

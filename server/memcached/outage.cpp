@@ -9,12 +9,13 @@
 namespace cppfpm::memcached {
 namespace {
 
+// Times are steady_clock (CLOCK_MONOTONIC) nanoseconds, the same in every
+// process of the machine.
 struct SharedState {
-  std::atomic<bool> down{false};
-  std::atomic<std::int64_t> recovered_at_ms{0};
+  std::atomic<std::int64_t> down_since{0};  // 0: up; else when the outage was seen
+  std::atomic<std::int64_t> recovered_at{0};
 };
-static_assert(std::atomic<bool>::is_always_lock_free &&
-                  std::atomic<std::int64_t>::is_always_lock_free,
+static_assert(std::atomic<std::int64_t>::is_always_lock_free,
               "lock-free atomics are address-free, so they work across processes");
 
 SharedState* map_shared_state() {
@@ -32,44 +33,65 @@ SharedState* map_shared_state() {
 // Mapped during static initialisation, so before any fork().
 SharedState* const g_states = map_shared_state();
 
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
+std::int64_t ns(OutageLog::Clock::time_point t) {
+  // Never 0, which means "up".
+  const std::int64_t n =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+  return n == 0 ? 1 : n;
 }
 
-int slot_index(int slot) {
-  if (slot < OutageLog::kFirstSessionServerSlot) return slot < 0 ? 0 : slot;
-  constexpr int kServerSlots = OutageLog::kSlots - OutageLog::kFirstSessionServerSlot;
-  return OutageLog::kFirstSessionServerSlot +
-         (slot - OutageLog::kFirstSessionServerSlot) % kServerSlots;
+int clamp_slot(int slot) {
+  return slot < 0 || slot >= OutageLog::kSlots ? OutageLog::kSessionStoreSlot : slot;
+}
+
+int wrap(int index) {
+  return (index < 0 ? 0 : index) % OutageLog::kServerSlots;
 }
 
 }  // namespace
 
-OutageLog::OutageLog(std::chrono::milliseconds grace, int slot)
-    : grace_(grace), slot_(slot_index(slot)) {}
-
-bool OutageLog::failed() {
-  SharedState* const g_state = g_states + slot_;
-  if (g_state->down.load(std::memory_order_relaxed)) return false;
-  const std::int64_t recovered = g_state->recovered_at_ms.load(std::memory_order_relaxed);
-  if (recovered != 0 && now_ms() - recovered < grace_.count()) return false;
-  return !g_state->down.exchange(true);
+int OutageLog::session_server_slot(int index) {
+  return 2 + wrap(index);
 }
 
-bool OutageLog::succeeded() {
-  SharedState* const g_state = g_states + slot_;
-  if (!g_state->down.load(std::memory_order_relaxed)) return false;
-  if (!g_state->down.exchange(false)) return false;
-  g_state->recovered_at_ms.store(now_ms());
+int OutageLog::query_cache_server_slot(int index) {
+  return 2 + kServerSlots + wrap(index);
+}
+
+OutageLog::OutageLog(std::chrono::milliseconds grace, int slot)
+    : grace_(grace), slot_(clamp_slot(slot)) {}
+
+bool OutageLog::failed(Clock::time_point started) {
+  SharedState& state = g_states[slot_];
+  if (state.down_since.load(std::memory_order_relaxed) != 0) return false;
+  const std::int64_t recovered = state.recovered_at.load(std::memory_order_relaxed);
+  if (recovered != 0) {
+    if (ns(started) < recovered) return false;  // in flight when the server came back
+    const auto since = std::chrono::nanoseconds(ns(Clock::now()) - recovered);
+    if (since < grace_) return false;
+  }
+  std::int64_t up = 0;
+  return state.down_since.compare_exchange_strong(up, ns(Clock::now()));
+}
+
+bool OutageLog::succeeded(Clock::time_point started) {
+  SharedState& state = g_states[slot_];
+  std::int64_t since = state.down_since.load(std::memory_order_relaxed);
+  if (since == 0) return false;
+  if (ns(started) < since) return false;  // begun before the outage was seen
+  if (!state.down_since.compare_exchange_strong(since, 0)) return false;
+  state.recovered_at.store(ns(Clock::now()));
   return true;
+}
+
+bool OutageLog::down() const {
+  return g_states[slot_].down_since.load(std::memory_order_relaxed) != 0;
 }
 
 void OutageLog::reset_shared_state() {
   for (int i = 0; i < kSlots; ++i) {
-    g_states[i].down.store(false);
-    g_states[i].recovered_at_ms.store(0);
+    g_states[i].down_since.store(0);
+    g_states[i].recovered_at.store(0);
   }
 }
 

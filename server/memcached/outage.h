@@ -2,7 +2,16 @@
 // "memcached is down" said once per outage, not once per request. The
 // state lives in a MAP_SHARED page mapped when the program starts, before
 // the master forks, so all children of a pool share it: the first to see
-// the failure logs it, the first to see memcached answer again logs that.
+// the server fail logs it, the first to have a round trip with it again
+// logs that.
+//
+// Only real probes move the state: a call that went to the server and
+// failed (not one libmemcached refused from memory while it skips the
+// server for its retry timeout), and a call that got the server's answer
+// (not a "noreply" command, which succeeds once it is in the socket's
+// buffer, and not another server's answer). A probe is dated by when its
+// call began, so a call still in flight when the state changed, which can
+// end on either side of the change, is not read as a new change.
 #include <chrono>
 #include <cstdint>
 
@@ -10,22 +19,32 @@ namespace cppfpm::memcached {
 
 class OutageLog {
  public:
-  // Failures within `grace` of a recovery are the tail of the outage just
-  // ended (other children's handles still skip the server for
-  // MEMCACHED_BEHAVIOR_RETRY_TIMEOUT) and are not a new outage.
+  using Clock = std::chrono::steady_clock;
+
   // `slot` picks one of kSlots shared states. Every user needs its own,
-  // the same in every child, so they are numbered here; session servers
-  // past the last slot share the server slots round-robin.
-  static constexpr int kSlots = 32;
-  static constexpr int kSessionStoreSlot = 0;        // the session store as a whole
-  static constexpr int kQueryCacheSlot = 1;          // the query cache's servers
-  static constexpr int kFirstSessionServerSlot = 2;  // then one per session server
+  // the same in every child, so they are numbered here; servers past the
+  // last slot of their range share its slots round-robin.
+  static constexpr int kSlots = 64;
+  static constexpr int kSessionStoreSlot = 0;  // the session store's own failures
+  static constexpr int kQueryCacheSlot = 1;    // the query cache's own failures
+  static constexpr int kServerSlots = (kSlots - 2) / 2;
+  static int session_server_slot(int index);      // session server `index` of save_path
+  static int query_cache_server_slot(int index);  // cache server `index` of cache.servers
+
+  // A failure within `grace` of a recovery is not a new outage: a last
+  // guard against a server that flaps while it comes back.
   OutageLog(std::chrono::milliseconds grace, int slot);
 
-  // True when this failure starts an outage: the caller logs it.
-  bool failed();
-  // True when this success ends an outage: the caller logs it.
-  bool succeeded();
+  // A call begun at `started` went to the server and got no answer. True
+  // when this starts an outage: the caller logs it. A call begun before
+  // the server was last seen back fails as part of the outage that ended.
+  bool failed(Clock::time_point started = Clock::now());
+  // A call begun at `started` had a round trip with the server. True when
+  // this ends an outage: the caller logs it. Only a call begun after the
+  // outage was seen counts.
+  bool succeeded(Clock::time_point started = Clock::now());
+  // Whether an outage of this slot is in progress.
+  bool down() const;
 
   // For tests: forget any outage in progress.
   static void reset_shared_state();

@@ -24,4 +24,21 @@ Reply classify_reply(memcached_return_t rc) {
   }
 }
 
+bool skipped_server(memcached_return_t rc) {
+  return rc == MEMCACHED_SERVER_TEMPORARILY_DISABLED || rc == MEMCACHED_SERVER_MARKED_DEAD;
+}
+
+bool connection_lost(memcached_return_t rc) {
+  switch (rc) {
+    case MEMCACHED_CONNECTION_FAILURE:
+    case MEMCACHED_WRITE_FAILURE:
+    case MEMCACHED_READ_FAILURE:
+    case MEMCACHED_UNKNOWN_READ_FAILURE:
+    case MEMCACHED_ERRNO:
+      return true;
+    default:
+      return false;
+  }
+}
+
 }  // namespace cppfpm::memcached

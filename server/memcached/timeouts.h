@@ -21,8 +21,9 @@ struct Timeouts {
 
   // After memcached comes back, other threads and children still skip it
   // for up to `retry`, and calls already waiting may still fail for up to
-  // two `call` bounds: failures in that window end the outage just over,
-  // they do not start a new one (see OutageLog).
+  // two `call` bounds. OutageLog ignores the first (no probe) and the
+  // second (begun before the recovery) by themselves; a failure within
+  // this window still starts no new outage, as a guard against flapping.
   std::chrono::milliseconds outage_grace() const {
     return std::chrono::duration_cast<std::chrono::milliseconds>(retry) + call * 2;
   }

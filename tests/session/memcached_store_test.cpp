@@ -10,12 +10,15 @@
 #include <chrono>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "server/memcached/expiry.h"
+#include "server/memcached/outage.h"
 #include "session/memcached_store.h"
 
 using cppfpm::memcached::memcached_exptime;
+using cppfpm::memcached::OutageLog;
 using cppfpm::memcached::parse_save_path;
 using cppfpm::memcached::Server;
 using cppfpm::session::MemcachedStore;
@@ -137,4 +140,25 @@ TEST_CASE("memcached_store: a silent server is unavailable within the timeout", 
   const auto again = std::chrono::steady_clock::now();
   CHECK(store.write("abc", "v", 60s) == StoreResult::unavailable);
   CHECK(std::chrono::steady_clock::now() - again < 2s);
+}
+
+// A "noreply" delete into a server that does not answer succeeds as soon
+// as its bytes are in the socket: that is no round trip, so the outage the
+// failed read started is not over (it was logged as "reachable again"
+// while memcached was still frozen).
+TEST_CASE("memcached_store: a noreply release does not end an outage", "[session]") {
+  OutageLog::reset_shared_state();
+  SilentServer silent;
+  MemcachedStore store("127.0.0.1:" + std::to_string(silent.port()), 200ms);
+  const OutageLog server_state(0ms, OutageLog::session_server_slot(0));
+  std::string out;
+  CHECK(store.read("abc", out) == StoreResult::unavailable);
+  CHECK(server_state.down());
+  // libmemcached skips the server for its retry timeout (2 s) after the
+  // failure; wait it out so the release really goes to the socket.
+  std::this_thread::sleep_for(2100ms);
+  // "Released" as far as libmemcached can tell: the bytes went out.
+  CHECK(store.unlock("abc.lock", 1, false) == StoreResult::ok);
+  CHECK(server_state.down());
+  OutageLog::reset_shared_state();
 }

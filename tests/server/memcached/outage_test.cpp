@@ -39,16 +39,25 @@ TEST_CASE("memcached outage log: slots are apart, and shared with forked childre
   OutageLog::reset_shared_state();
   OutageLog cache(0ms, OutageLog::kQueryCacheSlot);
   OutageLog session(0ms, OutageLog::kSessionStoreSlot);
-  OutageLog server(0ms, OutageLog::kFirstSessionServerSlot);
+  OutageLog server(0ms, OutageLog::session_server_slot(0));
+  OutageLog cache_server(0ms, OutageLog::query_cache_server_slot(0));
   CHECK(cache.failed());
   CHECK(session.failed());
   CHECK(server.failed());
-  // Session servers past the last slot wrap among the server slots, never
-  // onto the store's or the query cache's.
-  OutageLog wrapped(0ms, OutageLog::kSlots);
+  CHECK(cache_server.failed());
+  // Servers past the last slot of their range wrap within it, never onto
+  // the stores' slots or the other range.
+  CHECK(OutageLog::session_server_slot(OutageLog::kServerSlots) ==
+        OutageLog::session_server_slot(0));
+  CHECK(OutageLog::session_server_slot(OutageLog::kServerSlots - 1) <
+        OutageLog::query_cache_server_slot(0));
+  CHECK(OutageLog::query_cache_server_slot(OutageLog::kServerSlots - 1) < OutageLog::kSlots);
+  OutageLog wrapped(0ms, OutageLog::session_server_slot(OutageLog::kServerSlots));
   CHECK(wrapped.succeeded());  // shares the slot of the server that failed
+  CHECK(cache_server.down());
   CHECK(cache.succeeded());
   CHECK(session.succeeded());
+  CHECK(cache_server.succeeded());
 
   OutageLog in_parent(0ms, OutageLog::kQueryCacheSlot);
   const pid_t child = ::fork();
@@ -60,5 +69,35 @@ TEST_CASE("memcached outage log: slots are apart, and shared with forked childre
   CHECK(WEXITSTATUS(status) == 0);
   CHECK_FALSE(in_parent.failed());  // the child has logged this outage
   CHECK(in_parent.succeeded());
+  OutageLog::reset_shared_state();
+}
+
+TEST_CASE("memcached outage log: a call begun before the outage was seen does not end it",
+          "[memcached]") {
+  OutageLog::reset_shared_state();
+  OutageLog log(0ms, OutageLog::session_server_slot(3));
+  // Sent just before the server froze, answered, but finished after
+  // another call had timed out: no sign that the server is back.
+  const auto early = OutageLog::Clock::now();
+  std::this_thread::sleep_for(2ms);
+  CHECK(log.failed());
+  CHECK_FALSE(log.succeeded(early));
+  CHECK(log.down());
+  CHECK(log.succeeded(OutageLog::Clock::now()));
+  CHECK_FALSE(log.down());
+  OutageLog::reset_shared_state();
+}
+
+TEST_CASE("memcached outage log: a call in flight when the server came back is no new outage",
+          "[memcached]") {
+  OutageLog::reset_shared_state();
+  OutageLog log(0ms, OutageLog::session_server_slot(4));  // no grace: the date alone decides
+  CHECK(log.failed());
+  const auto in_flight = OutageLog::Clock::now();  // e.g. waiting for its timeout
+  std::this_thread::sleep_for(2ms);
+  CHECK(log.succeeded());
+  CHECK_FALSE(log.failed(in_flight));
+  CHECK_FALSE(log.down());
+  CHECK(log.failed(OutageLog::Clock::now()));  // begun after: a new outage
   OutageLog::reset_shared_state();
 }

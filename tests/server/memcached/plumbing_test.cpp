@@ -9,6 +9,7 @@
 #include <chrono>
 #include <memory>
 #include <utility>
+#include <vector>
 
 #include "server/memcached/handle.h"
 #include "server/memcached/per_thread.h"
@@ -93,6 +94,45 @@ TEST_CASE("memcached reply: answered, refused, unreachable", "[memcached]") {
     CAPTURE(rc);
     CHECK(classify_reply(rc) == Reply::unreachable);
   }
+}
+
+TEST_CASE("memcached reply: skipped servers and lost connections", "[memcached]") {
+  CHECK(skipped_server(MEMCACHED_SERVER_TEMPORARILY_DISABLED));
+  CHECK(skipped_server(MEMCACHED_SERVER_MARKED_DEAD));
+  CHECK_FALSE(skipped_server(MEMCACHED_TIMEOUT));
+  CHECK_FALSE(skipped_server(MEMCACHED_CONNECTION_FAILURE));
+  for (memcached_return_t rc :
+       {MEMCACHED_CONNECTION_FAILURE, MEMCACHED_WRITE_FAILURE, MEMCACHED_READ_FAILURE,
+        MEMCACHED_UNKNOWN_READ_FAILURE, MEMCACHED_ERRNO}) {
+    CAPTURE(rc);
+    CHECK(connection_lost(rc));
+  }
+  for (memcached_return_t rc : {MEMCACHED_SUCCESS, MEMCACHED_NOTFOUND, MEMCACHED_TIMEOUT,
+                                MEMCACHED_SERVER_TEMPORARILY_DISABLED, MEMCACHED_E2BIG}) {
+    CAPTURE(rc);
+    CHECK_FALSE(connection_lost(rc));
+  }
+}
+
+TEST_CASE("memcached reply: a lost connection is tried once more, nothing else is", "[memcached]") {
+  auto calls_for = [](std::vector<memcached_return_t> answers, memcached_return_t& rc) {
+    std::size_t calls = 0;
+    rc = call_with_retry([&] { return answers.at(calls++); });
+    return calls;
+  };
+  memcached_return_t rc = MEMCACHED_SUCCESS;
+  CHECK(calls_for({MEMCACHED_NOTFOUND}, rc) == 1);
+  CHECK(rc == MEMCACHED_NOTFOUND);
+  CHECK(calls_for({MEMCACHED_TIMEOUT}, rc) == 1);  // silent: no second wait
+  CHECK(rc == MEMCACHED_TIMEOUT);
+  CHECK(calls_for({MEMCACHED_UNKNOWN_READ_FAILURE, MEMCACHED_SUCCESS}, rc) == 2);
+  CHECK(rc == MEMCACHED_SUCCESS);
+  CHECK(calls_for({MEMCACHED_CONNECTION_FAILURE, MEMCACHED_ERRNO}, rc) == 2);  // once only
+  CHECK(rc == MEMCACHED_ERRNO);
+  // The retry's connect failed and put the server in its retry timeout: the
+  // first answer is the one that went to the server.
+  CHECK(calls_for({MEMCACHED_ERRNO, MEMCACHED_SERVER_TEMPORARILY_DISABLED}, rc) == 2);
+  CHECK(rc == MEMCACHED_ERRNO);
 }
 
 TEST_CASE("memcached servers: names as the log lines write them", "[memcached]") {
