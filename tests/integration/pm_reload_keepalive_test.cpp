@@ -83,6 +83,9 @@ TEST_CASE("SIGUSR2 x5 under POST load through nginx with upstream keepalive: no 
     fpm.process().signal(SIGUSR2);
     INFO("reload " << reload << "\nlog:\n" << fpm.log());
     REQUIRE(fpm.wait_ready(static_cast<std::size_t>(reload) + 1, 10s));
+    // Long enough for the clients' pauses and the old children's drain,
+    // and at least 1000 more answers (about 20 s in all here).
+    std::this_thread::sleep_for(3s);
     REQUIRE(wait_ok(1000));
   }
   stop = true;
@@ -96,6 +99,8 @@ TEST_CASE("SIGUSR2 x5 under POST load through nginx with upstream keepalive: no 
              << statuses << "nginx error log:\n"
              << errors.substr(0, 4000));
   CHECK(ok > 5000);
+  // The old children handed their kept connections over, none closed idle.
+  CHECK(fpm.log_count("over to the next generation") >= 1);
   CHECK(failed == 0);
   CHECK(errors.find("prematurely closed") == std::string::npos);
   CHECK(errors.find("reset by peer") == std::string::npos);
