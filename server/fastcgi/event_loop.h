@@ -102,7 +102,8 @@ class EventLoop {
   void release(Connection* connection);
 
   bool stopped_now() const { return stop_now_.load(); }
-  // A graceful stop began: kept connections close after their next answer.
+  // A graceful stop began: kept connections close after their next answer
+  // (on a reload they are handed over instead, see hands_over()).
   bool stopping() const { return graceful_.load() || stop_now_.load(); }
   std::size_t connection_count() const;
   std::uint64_t accepted() const { return accepted_.load(); }
