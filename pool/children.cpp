@@ -17,10 +17,13 @@
 
 namespace cppfpm::pool {
 
-PoolChildren::PoolChildren(const PoolConfig& config, int listen_fd, ChildMain main, int status_fd)
+PoolChildren::PoolChildren(const PoolConfig& config, int listen_fd, ChildMain main, int status_fd,
+                           int handoff_receive, int handoff_send)
     : config_(config),
       listen_fd_(listen_fd),
       status_fd_(status_fd),
+      handoff_receive_(handoff_receive),
+      handoff_send_(handoff_send),
       main_(std::move(main)),
       board_(std::make_unique<Scoreboard>(config.pm_max_children, config.threads_per_child)),
       output_(config.name, {config.decorate_workers_output, config.log_limit}) {}
@@ -47,7 +50,9 @@ pid_t PoolChildren::spawn(Announce announce) {
     if (!prepare_child_process(config_)) ::_exit(78);
     try {
       board_->child(slot).pid = ::getpid();
-      code = main_(config_, listen_fd_, ChildIdentity{board_.get(), slot, output, status_fd_});
+      code = main_(
+          config_, listen_fd_,
+          ChildIdentity{board_.get(), slot, output, status_fd_, handoff_receive_, handoff_send_});
     } catch (const std::exception& e) {
       spdlog::critical("[pool {}] child {} failed: {}", config_.name, ::getpid(), e.what());
     }

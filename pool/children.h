@@ -24,6 +24,11 @@ struct ChildIdentity {
   WorkerOutputEnds output;
   // pm.status_listen's socket, -1 without.
   int status_fd = -1;
+  // The pool's reload handoff socket pair (server/fastcgi/handoff.h), -1
+  // without: kept connections taken from `handoff_receive`, handed over
+  // on `handoff_send` when stopping for a reload.
+  int handoff_receive = -1;
+  int handoff_send = -1;
 };
 
 // Runs inside a forked child; its return value is the child's exit code.
@@ -31,7 +36,8 @@ using ChildMain = std::function<int(const PoolConfig&, int listen_fd, const Chil
 
 class PoolChildren {
  public:
-  PoolChildren(const PoolConfig& config, int listen_fd, ChildMain main, int status_fd = -1);
+  PoolChildren(const PoolConfig& config, int listen_fd, ChildMain main, int status_fd = -1,
+               int handoff_receive = -1, int handoff_send = -1);
 
   // How "child N started" is logged: php-fpm announces at NOTICE only a
   // child that replaces one that exited (fpm_children_bury); the first
@@ -50,6 +56,7 @@ class PoolChildren {
   std::vector<pid_t> pids() const;
   const PoolConfig& config() const { return config_; }
   int listen_fd() const { return listen_fd_; }
+  int handoff_receive() const { return handoff_receive_; }
   Scoreboard& board() { return *board_; }
   WorkerOutput& output() { return output_; }
   // The idle child that has been idle the longest, or 0.
@@ -63,6 +70,8 @@ class PoolChildren {
   const PoolConfig& config_;
   int listen_fd_;
   int status_fd_;
+  int handoff_receive_;
+  int handoff_send_;
   ChildMain main_;
   std::unique_ptr<Scoreboard> board_;
   std::map<pid_t, Child> children_;

@@ -26,8 +26,8 @@ constexpr std::int64_t kListenCooldownUs = 100000;
 Master::Master(const Config& config, std::vector<PoolRuntime> pools, ChildMain child_main)
     : config_(config) {
   for (const auto& p : pools) {
-    pools_.push_back(
-        std::make_unique<PoolChildren>(*p.config, p.listen_fd, child_main, p.status_fd));
+    pools_.push_back(std::make_unique<PoolChildren>(*p.config, p.listen_fd, child_main, p.status_fd,
+                                                    p.handoff_receive, p.handoff_send));
     pms_.push_back(std::make_unique<ProcessManager>(*pools_.back()));
     listen_cooldown_until_us_.push_back(0);
   }
@@ -178,6 +178,12 @@ void Master::wait_for_events(const sigset_t& mask) {
     }
     fds.push_back(pollfd{pools_[i]->listen_fd(), POLLIN, 0});
     owners.push_back(i);
+    // Kept connections handed over by the previous generation on a reload
+    // wait there for a child as a new connection waits in the backlog.
+    if (pools_[i]->handoff_receive() >= 0) {
+      fds.push_back(pollfd{pools_[i]->handoff_receive(), POLLIN, 0});
+      owners.push_back(i);
+    }
   }
   std::size_t listen_count = fds.size();
   for (auto& p : pools_)
@@ -199,6 +205,7 @@ void Master::wait_for_events(const sigset_t& mask) {
   }
   for (std::size_t k = 0; k < listen_count; ++k) {
     if (!(fds[k].revents & POLLIN)) continue;
+    if (listen_cooldown_until_us_[owners[k]] > now) continue;  // its other socket, just now
     pms_[owners[k]]->on_connection_waiting();
     listen_cooldown_until_us_[owners[k]] = now_us() + kListenCooldownUs;
   }
@@ -246,8 +253,12 @@ int Master::run() {
         reload_ = true;
         systemd_notify("RELOADING=1");
         // The old children finish what they serve and exit; the next
-        // generation (same pid after exec) reaps them.
-        for (auto& p : pools_) p->signal_all(SIGQUIT);
+        // generation (same pid after exec) reaps them. Their kept
+        // connections go to the next generation's children (handoff).
+        for (auto& p : pools_) {
+          p->board().pool().handing_over.store(1);
+          p->signal_all(SIGQUIT);
+        }
         return 0;
       }
     }

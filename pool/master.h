@@ -21,6 +21,9 @@ struct PoolRuntime {
   const PoolConfig* config;
   int listen_fd;
   int status_fd = -1;  // pm.status_listen's socket, -1 without
+  // The reload handoff socket pair (ChildIdentity), -1 without.
+  int handoff_receive = -1;
+  int handoff_send = -1;
 };
 
 class Master {

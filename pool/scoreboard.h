@@ -94,6 +94,10 @@ struct PoolCounters {
   std::atomic<int> max_active_processes{0};
   std::atomic<std::uint64_t> max_children_reached{0};
   std::atomic<std::uint64_t> slow_requests{0};
+  // Set by the master on a reload before it tells the children to finish:
+  // they hand their kept connections to the next generation (server/
+  // fastcgi/handoff.h) instead of closing them.
+  std::atomic<int> handing_over{0};
 };
 
 // One pool's view of the mapping.

@@ -76,6 +76,10 @@ ChildServer::ChildServer(const pool::PoolConfig& pool, int listen_fd, const pool
     loop_.resume_accepting();
   });
   if (id.status_fd >= 0) loop_.add_status_listener(id.status_fd);
+  if (id.handoff_receive >= 0 && id.handoff_send >= 0)
+    loop_.set_handoff(HandoffSockets{id.handoff_receive, id.handoff_send}, [this] {
+      return id_.board && id_.board->pool().handing_over.load(std::memory_order_relaxed) != 0;
+    });
   loop_.watch(signals_.get());
 }
 
@@ -196,8 +200,9 @@ bool ChildServer::exchange(Connection* c, int index, const RequestHandler& handl
     slot->started_us = start;
   }
   // Stopping: a kept connection closes with its answer (on worker threads
-  // only; the loop thread must not linger on a close, rearm() closes it).
-  auto last_answer = [this, slot] { return slot && loop_.stopping(); };
+  // only; the loop thread must not linger on a close, rearm() closes it),
+  // unless it goes to the next generation (a reload: rearm() hands it over).
+  auto last_answer = [this, slot] { return slot && loop_.stopping() && !loop_.hands_over(); };
   AfterExchange after =
       serve_fcgi_request(c->fd.get(), observed, ExchangeLimits{}, started, last_answer);
   c->requests.fetch_add(1);

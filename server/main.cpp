@@ -102,6 +102,8 @@ int main(int argc, char** argv) {
   server::Listeners listeners(server::take_inherited_fds().fds);
   std::vector<pool::PoolRuntime> pools;
   if (int code = server::open_pool_listeners(config, listeners, pools); code != 0) return code;
+  server::HandoffPairs handoffs;
+  handoffs.assign(pools);
 
   server::Fd ready;
   if (background && !server::daemonize(ready)) return 1;  // daemonize() said which call failed
@@ -125,7 +127,8 @@ int main(int argc, char** argv) {
     return false;
   });
   int code = master.run();
-  if (master.reload_requested()) server::reexec(argv, listeners.named(), master.live_children());
+  if (master.reload_requested())
+    server::reexec(argv, listeners.named(), master.live_children(), handoffs.named());
   if (!config.global.pid.empty()) ::unlink(config.global.pid.c_str());
   return code;
 }

@@ -123,6 +123,74 @@ bool take_reexec_marker() {
   return reexecuted;
 }
 
+std::string encode_handoff_fds(const std::vector<NamedHandoff>& pairs) {
+  std::string value;
+  for (const auto& [listen, pair] : pairs)
+    value += listen + "=" + std::to_string(pair.receive) + "," + std::to_string(pair.send) + ";";
+  return value;
+}
+
+InheritedHandoffs decode_handoff_fds(std::string_view value) {
+  InheritedHandoffs result;
+  const std::string variable = std::string(kHandoffFdsEnv) + " environment variable";
+  for_each_item(value, ';', [&](std::string_view entry) {
+    if (entry.empty()) return true;
+    auto eq = entry.rfind('=');
+    auto comma = eq == std::string_view::npos ? eq : entry.find(',', eq);
+    HandoffSockets pair;
+    if (comma == std::string_view::npos ||
+        !parse_number(entry.substr(eq + 1, comma - eq - 1), pair.receive) ||
+        !parse_number(entry.substr(comma + 1), pair.send)) {
+      result.errors.push_back("invalid socket numbers \"" + std::string(entry) + "\" in " +
+                              variable + ", ignoring the rest of the variable");
+      return false;
+    }
+    if (!is_unix_datagram_socket(pair.receive) || !is_unix_datagram_socket(pair.send)) {
+      result.errors.push_back("inherited sockets of \"" + std::string(entry) + "\" in " + variable +
+                              " are not a unix datagram socket pair, ignoring them");
+      return true;
+    }
+    result.pairs[std::string(entry.substr(0, eq))] = pair;
+    return true;
+  });
+  return result;
+}
+
+void HandoffPairs::assign(std::vector<pool::PoolRuntime>& pools) {
+  InheritedHandoffs inherited = decode_handoff_fds(take_env(kHandoffFdsEnv));
+  for (const auto& error : inherited.errors) spdlog::error("{}", error);
+  std::map<std::string, std::pair<Fd, Fd>> left;
+  for (const auto& [listen, pair] : inherited.pairs) {
+    left[listen] = {Fd(pair.receive), Fd(pair.send)};
+    // Close-on-exec again: they were passed across the exec only.
+    ::fcntl(pair.receive, F_SETFD, FD_CLOEXEC);
+    ::fcntl(pair.send, F_SETFD, FD_CLOEXEC);
+  }
+  for (auto& runtime : pools) {
+    const std::string& listen = runtime.config->listen;
+    HandoffSockets pair;
+    if (auto it = left.find(listen); it != left.end()) {
+      pair = {it->second.first.get(), it->second.second.get()};
+      open_.push_back(std::move(it->second.first));
+      open_.push_back(std::move(it->second.second));
+      left.erase(it);
+    } else {
+      try {
+        pair = open_handoff_sockets();
+      } catch (const std::exception& e) {
+        spdlog::error("[pool {}] {}", runtime.config->name, e.what());
+        continue;
+      }
+      open_.emplace_back(pair.receive);
+      open_.emplace_back(pair.send);
+    }
+    runtime.handoff_receive = pair.receive;
+    runtime.handoff_send = pair.send;
+    named_.emplace_back(listen, pair);
+  }
+  // `left` closes the pairs no pool takes any more.
+}
+
 namespace {
 
 // php-fpm's line before it re-executes itself (fpm_pctl_exec):
@@ -142,9 +210,14 @@ std::string describe_exec(char** argv) {
 }  // namespace
 
 void reexec(char** argv, const std::vector<NamedListener>& listeners,
-            const std::set<pid_t>& children) {
+            const std::set<pid_t>& children, const std::vector<NamedHandoff>& handoffs) {
   // The listeners are close-on-exec like every fd we open; these must survive.
   for (const auto& listener : listeners) ::fcntl(listener.second, F_SETFD, 0);
+  for (const auto& [listen, pair] : handoffs) {
+    ::fcntl(pair.receive, F_SETFD, 0);
+    ::fcntl(pair.send, F_SETFD, 0);
+  }
+  ::setenv(kHandoffFdsEnv, encode_handoff_fds(handoffs).c_str(), 1);
   ::setenv(kInheritedFdsEnv, encode_inherited_fds(listeners).c_str(), 1);
   ::setenv(kOldChildrenEnv, encode_old_children(children).c_str(), 1);
   ::setenv(kReexecEnv, "1", 1);

@@ -1,6 +1,7 @@
 #include "server/fastcgi/event_loop.h"
 
 #include <sys/eventfd.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -66,6 +67,18 @@ void EventLoop::watch(int fd) {
   watched_.insert(fd);
 }
 
+void EventLoop::set_handoff(HandoffSockets sockets, std::function<bool()> permitted) {
+  handoff_ = sockets;
+  handoff_permitted_ = std::move(permitted);
+  if (handoff_.valid())
+    set_polled(handoff_.receive, true, handoff_polled_, "the reload handoff socket");
+}
+
+bool EventLoop::hands_over() const {
+  return graceful_.load() && !stop_now_.load() && handoff_.valid() && handoff_permitted_ &&
+         handoff_permitted_();
+}
+
 void EventLoop::wake() {
   std::uint64_t one = 1;
   [[maybe_unused]] auto n = ::write(wakeup_.get(), &one, sizeof(one));
@@ -126,6 +139,8 @@ void EventLoop::run() {
       } else if (static_cast<int>(tag) == wakeup_.get()) {
         std::uint64_t value;
         [[maybe_unused]] auto r = ::read(wakeup_.get(), &value, sizeof(value));
+      } else if (handoff_.valid() && static_cast<int>(tag) == handoff_.receive) {
+        if (!graceful_ && !stop_now_) receive_handed();
       } else if (watched_.contains(static_cast<int>(tag))) {
         host_.readable(static_cast<int>(tag));
       }
@@ -145,6 +160,8 @@ void EventLoop::run() {
     }
     if (graceful_) {
       if (!graceful_since_) graceful_since_ = now;
+      // A stopping child takes no connection handed over by others.
+      set_polled(handoff_.receive, false, handoff_polled_, "the reload handoff socket");
       std::lock_guard lock(mutex_);
       update_listening();
       close_idle_locked();
@@ -153,6 +170,9 @@ void EventLoop::run() {
   }
   std::lock_guard lock(mutex_);
   if (!stop_now_) close_idle_locked();
+  if (handed_over_ > 0)
+    spdlog::info("child {} handed {} kept connection(s) over to the next generation", ::getpid(),
+                 handed_over_);
 }
 
 EventLoop::PeekedHead EventLoop::peek_head(Connection* c) const {
@@ -231,7 +251,9 @@ void EventLoop::on_readable(Connection* c, std::uint32_t events) {
 
 bool EventLoop::rearm(Connection* c) {
   std::unique_lock lock(mutex_);
-  if (graceful_ || stop_now_) {
+  // Stopping for a reload, it waits in the loop to be handed over
+  // (close_idle_locked), woken below.
+  if (stop_now_ || (graceful_ && !hands_over())) {
     connections_.erase(c);
     lock.unlock();
     wake();
@@ -251,6 +273,7 @@ bool EventLoop::rearm(Connection* c) {
     connections_.erase(c);
     return false;
   }
+  if (graceful_) wake();
   return true;
 }
 
@@ -272,6 +295,7 @@ void EventLoop::close_connection(Connection* c) {
 // On a graceful stop: closes the connections that wait in the loop and are
 // not worth waiting for (worth_waiting_for, event_loop_slow).
 void EventLoop::close_idle_locked() {
+  if (!stop_now_ && hands_over()) hand_over_idle_locked();
   auto now = std::chrono::steady_clock::now();
   for (auto it = connections_.begin(); it != connections_.end();) {
     Connection* c = it->first;
@@ -284,6 +308,89 @@ void EventLoop::close_idle_locked() {
     } else {
       ++it;
     }
+  }
+}
+
+// Stopping for a reload: each idle kept connection goes to the next
+// generation, its request bytes (if nginx already sent some) still in the
+// socket, so nginx's next request on it is answered whatever the moment it
+// writes it. Left here: a fresh connection (its first request is expected
+// at once), a pm.status_listen one, a whole head (served here, then handed
+// over after the answer), a broken one (closed). What cannot be sent now
+// (the next generation's queue is full, or it is not up yet) is tried again
+// on the next turn, for up to the drain time (worth_waiting_for).
+void EventLoop::hand_over_idle_locked() {
+  std::vector<Connection*> ready;
+  for (auto& [c, owned] : connections_) {
+    if (c->state != Connection::State::armed || c->requests.load() == 0 ||
+        c->admission.kind() == Kind::status_only)
+      continue;
+    PeekedHead head = peek_head(c);
+    if (head.state == PeekedHead::State::gone) continue;
+    if (head.state == PeekedHead::State::bytes && head.screen.verdict != Verdict::need_more)
+      continue;
+    ready.push_back(c);
+  }
+  for (std::size_t at = 0; at < ready.size(); at += kHandoffBatch) {
+    std::vector<Connection*> batch(
+        ready.begin() + static_cast<std::ptrdiff_t>(at),
+        ready.begin() + static_cast<std::ptrdiff_t>(std::min(ready.size(), at + kHandoffBatch)));
+    std::vector<int> fds;
+    for (Connection* c : batch) fds.push_back(c->fd.get());
+    if (!send_connections(handoff_.send, fds)) {
+      if (!handoff_failed_logged_) {
+        handoff_failed_logged_ = true;
+        spdlog::debug("cannot hand kept connections over yet: {} ({}), trying again",
+                      std::strerror(errno), errno);
+      }
+      return;
+    }
+    for (Connection* c : batch) {
+      // The receiver holds the same socket: closing our descriptor would
+      // not take it out of this epoll set.
+      ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, c->fd.get(), nullptr);
+      admission_.closed(c->admission);
+      heads_.done(c);
+      connections_.erase(c);
+    }
+    handed_over_ += batch.size();
+  }
+}
+
+void EventLoop::receive_handed() {
+  auto now = std::chrono::steady_clock::now();
+  // Bounded per turn, so the handoff cannot monopolise the loop.
+  for (int i = 0; i < 16; ++i) {
+    bool more = false;
+    for (int fd : receive_connections(handoff_.receive, more)) adopt_handed(fd, now);
+    if (!more) return;
+  }
+}
+
+// A handed connection waits here as after an answer (rearm): armed, kept,
+// no place held in admission; its request, already in the socket or still
+// to come, is read by the epoll event as any other.
+void EventLoop::adopt_handed(int fd, TimePoint now) {
+  auto connection = std::make_unique<Connection>();
+  connection->fd.reset(fd);
+  socklen_t len = sizeof(connection->peer);
+  if (::getpeername(fd, reinterpret_cast<sockaddr*>(&connection->peer), &len) != 0) return;
+  connection->accepted_at = now;
+  connection->idle_since = now;
+  connection->requests.store(1);
+  connection->state = Connection::State::armed;
+  Connection* raw = connection.get();
+  {
+    std::lock_guard lock(mutex_);
+    connections_.emplace(raw, std::move(connection));
+  }
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLONESHOT | EPOLLRDHUP;
+  ev.data.ptr = raw;
+  if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev) != 0) {
+    spdlog::error("epoll_ctl(ADD) of a handed connection failed: {} ({})", std::strerror(errno),
+                  errno);
+    close_connection(raw);
   }
 }
 

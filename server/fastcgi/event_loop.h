@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -19,6 +20,7 @@
 #include "server/fastcgi/admission.h"
 #include "server/fastcgi/connection.h"
 #include "server/fastcgi/event_loop_heads.h"
+#include "server/fastcgi/handoff.h"
 #include "server/fastcgi/listener.h"
 #include "server/fastcgi/record_screen.h"
 
@@ -71,6 +73,15 @@ class EventLoop {
   void add_status_listener(int fd);
   // Adds an fd the loop watches for readability (LoopHost::readable).
   void watch(int fd);
+  // The pool's reload handoff (server/fastcgi/handoff.h): while running,
+  // the loop takes kept connections a stopping child of an older
+  // generation hands over; once stopping, while `permitted()` says so (the
+  // master is reloading), it hands over its own idle kept connections
+  // instead of closing them, and a connection answered while stopping is
+  // handed over too instead of being closed with its answer.
+  void set_handoff(HandoffSockets sockets, std::function<bool()> permitted);
+  // Stopping, and kept connections go to the next generation.
+  bool hands_over() const;
   // Admission may allow more now (a worker finished): the loop looks again.
   // Safe from any thread.
   void resume_accepting();
@@ -91,7 +102,8 @@ class EventLoop {
   void release(Connection* connection);
 
   bool stopped_now() const { return stop_now_.load(); }
-  // A graceful stop began: kept connections close after their next answer.
+  // A graceful stop began: kept connections close after their next answer
+  // (on a reload they are handed over instead, see hands_over()).
   bool stopping() const { return graceful_.load() || stop_now_.load(); }
   std::size_t connection_count() const;
   std::uint64_t accepted() const { return accepted_.load(); }
@@ -124,6 +136,12 @@ class EventLoop {
   void head_complete(Connection* connection);
   void close_connection(Connection* connection);
   void close_idle_locked();
+  // Stopping for a reload: sends the idle kept connections to the next
+  // generation; those it could not send stay (worth_waiting_for).
+  void hand_over_idle_locked();
+  // Takes the connections another child handed over (loop thread).
+  void receive_handed();
+  void adopt_handed(int fd, TimePoint now);
   // On a graceful stop: whether a connection waiting in the loop may still
   // bring a request to serve.
   bool worth_waiting_for(Connection* connection, TimePoint now);
@@ -160,8 +178,13 @@ class EventLoop {
   std::optional<TimePoint> backoff_until_;
   std::optional<TimePoint> fd_shortage_since_;
   std::unordered_set<int> watched_;
-  HeadWatch heads_;      // loop thread only
-  CountedLog slow_log_;  // loop thread only
+  HandoffSockets handoff_;
+  std::function<bool()> handoff_permitted_;
+  bool handoff_polled_ = false;         // loop thread only
+  bool handoff_failed_logged_ = false;  // under mutex_
+  std::size_t handed_over_ = 0;         // under mutex_
+  HeadWatch heads_;                     // loop thread only
+  CountedLog slow_log_;                 // loop thread only
   // Closed by make_room_for_head() during this turn (loop thread only).
   std::unordered_set<Connection*> evicted_;
   mutable std::mutex mutex_;  // guards connections_ and the stopping flags

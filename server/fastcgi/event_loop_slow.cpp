@@ -109,10 +109,19 @@ void EventLoop::enforce_head_rules(TimePoint now) {
 // closed right after that answer (rearm), whose FIN nginx sees before it
 // caches the connection again; one nginx leaves unused for kKeptIdle (it
 // has others at hand) is closed idle, and every one by kKeptDrain.
+//
+// Stopping for a reload, a kept connection (half a head included) is handed
+// to the next generation instead (hand_over_idle_locked); one still here
+// could not be sent yet and is waited for up to kKeptDrain.
 bool EventLoop::worth_waiting_for(Connection* c, TimePoint now) {
+  constexpr auto kKeptIdle = std::chrono::milliseconds(1000);
+  constexpr auto kKeptDrain = std::chrono::seconds(10);
+  bool draining = graceful_since_ && now - *graceful_since_ < kKeptDrain;
+  bool handing = c->requests.load() > 0 && c->admission.kind() != Kind::status_only && hands_over();
   PeekedHead head = peek_head(c);
   switch (head.state) {
     case PeekedHead::State::bytes:
+      if (handing && head.screen.verdict == Verdict::need_more) return draining;
       return head.screen.verdict == Verdict::complete || head.screen.verdict == Verdict::management;
     case PeekedHead::State::gone:
       return false;
@@ -120,9 +129,7 @@ bool EventLoop::worth_waiting_for(Connection* c, TimePoint now) {
       break;
   }
   if (c->requests.load() == 0) return now - c->accepted_at < std::chrono::seconds(2);
-  constexpr auto kKeptIdle = std::chrono::milliseconds(1000);
-  constexpr auto kKeptDrain = std::chrono::seconds(10);
-  bool draining = graceful_since_ && now - *graceful_since_ < kKeptDrain;
+  if (handing) return draining;
   return draining && now - c->idle_since < kKeptIdle;
 }
 

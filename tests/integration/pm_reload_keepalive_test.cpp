@@ -2,7 +2,10 @@
 // loses no request. nginx takes a kept connection from its cache and writes
 // on it; if an old child closes it at that moment, nginx answers 502
 // ("upstream prematurely closed connection") and retries no POST. Old
-// children must close a kept connection only right after answering on it.
+// children hand their kept connections to the new generation (or close one
+// only right after answering on it). Clients pause about a second now and
+// then, so nginx leaves some cached connections unused for that long, the
+// moment an old child used to close them idle.
 #include <catch2/catch.hpp>
 
 #include <csignal>
@@ -49,9 +52,10 @@ TEST_CASE("SIGUSR2 x5 under POST load through nginx with upstream keepalive: no 
   std::map<int, int> by_status;
   std::vector<std::thread> clients;
   const std::string body(2048, 'x');
-  for (int c = 0; c < 12; ++c)
+  for (int c = 0; c < 24; ++c)
     clients.emplace_back([&, c] {
       for (int i = 0; !stop; ++i) {
+        if (i % 40 == 39) std::this_thread::sleep_for(std::chrono::milliseconds(850 + 25 * c));
         // Short sleeps keep connections busy and idle in turn, as real
         // traffic does; every request is a POST (nginx retries none).
         std::string path = (i + c) % 3 == 0 ? "/__test/sleep.php?ms=3" : "/__test/sleep.php?ms=0";
@@ -79,6 +83,9 @@ TEST_CASE("SIGUSR2 x5 under POST load through nginx with upstream keepalive: no 
     fpm.process().signal(SIGUSR2);
     INFO("reload " << reload << "\nlog:\n" << fpm.log());
     REQUIRE(fpm.wait_ready(static_cast<std::size_t>(reload) + 1, 10s));
+    // Long enough for the clients' pauses and the old children's drain,
+    // and at least 1000 more answers (about 20 s in all here).
+    std::this_thread::sleep_for(3s);
     REQUIRE(wait_ok(1000));
   }
   stop = true;
@@ -92,6 +99,8 @@ TEST_CASE("SIGUSR2 x5 under POST load through nginx with upstream keepalive: no 
              << statuses << "nginx error log:\n"
              << errors.substr(0, 4000));
   CHECK(ok > 5000);
+  // The old children handed their kept connections over, none closed idle.
+  CHECK(fpm.log_count("over to the next generation") >= 1);
   CHECK(failed == 0);
   CHECK(errors.find("prematurely closed") == std::string::npos);
   CHECK(errors.find("reset by peer") == std::string::npos);

@@ -107,3 +107,65 @@ TEST_CASE("reexec: an absent or empty variable decodes to nothing") {
   CHECK(decoded.fds.empty());
   CHECK(decoded.errors.empty());
 }
+
+TEST_CASE("reexec: handoff pairs survive the round trip; a pair that is not one is skipped") {
+  HandoffSockets a = open_handoff_sockets(), b = open_handoff_sockets();
+  Fd a_receive(a.receive), a_send(a.send), b_receive(b.receive), b_send(b.send);
+  Fd tcp = tcp_socket(true);
+  std::vector<NamedHandoff> pairs{
+      {"127.0.0.1:9000", a}, {"/run/php=fpm.sock", b}, {"[::1]:9001", {tcp.get(), a.send}}};
+  InheritedHandoffs decoded = decode_handoff_fds(encode_handoff_fds(pairs));
+  REQUIRE(decoded.pairs.size() == 2);
+  CHECK(decoded.pairs["127.0.0.1:9000"].receive == a.receive);
+  CHECK(decoded.pairs["127.0.0.1:9000"].send == a.send);
+  CHECK(decoded.pairs["/run/php=fpm.sock"].send == b.send);
+  REQUIRE(decoded.errors.size() == 1);
+  CHECK(decoded.errors[0].find("[::1]:9001") != std::string::npos);
+
+  InheritedHandoffs bad = decode_handoff_fds("x=1;y=2,3;");
+  CHECK(bad.pairs.empty());
+  REQUIRE(bad.errors.size() == 1);
+  CHECK(bad.errors[0].find("ignoring the rest") != std::string::npos);
+}
+
+TEST_CASE("handoff: connections sent on one end are received, still connected, on the other") {
+  HandoffSockets pair = open_handoff_sockets();
+  Fd receive(pair.receive), send(pair.send);
+  Fd listener = tcp_socket(true);
+  sockaddr_in addr{};
+  socklen_t len = sizeof addr;
+  REQUIRE(::getsockname(listener.get(), reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+  std::vector<Fd> clients, accepted;
+  std::vector<int> fds;
+  for (int i = 0; i < 3; ++i) {
+    clients.emplace_back(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    REQUIRE(::connect(clients.back().get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    accepted.emplace_back(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
+    fds.push_back(accepted.back().get());
+  }
+  bool more = true;
+  CHECK(receive_connections(receive.get(), more).empty());
+  CHECK_FALSE(more);
+  REQUIRE(send_connections(send.get(), fds));
+  accepted.clear();  // the sender closes its copies
+  // Bytes written by the peer meanwhile wait in the socket for the receiver.
+  REQUIRE(::write(clients[1].get(), "hi", 2) == 2);
+  std::vector<int> got = receive_connections(receive.get(), more);
+  CHECK(more);
+  REQUIRE(got.size() == 3);
+  std::vector<Fd> owned;
+  for (int fd : got) owned.emplace_back(fd);
+  char text[2];
+  REQUIRE(::recv(owned[1].get(), text, 2, MSG_DONTWAIT) == 2);
+  CHECK(std::string(text, 2) == "hi");
+  CHECK(receive_connections(receive.get(), more).empty());
+}
+
+TEST_CASE("handoff: a datagram without the protocol's payload brings no connection") {
+  HandoffSockets pair = open_handoff_sockets();
+  Fd receive(pair.receive), send(pair.send);
+  REQUIRE(::send(send.get(), "junk", 4, 0) == 4);
+  bool more = false;
+  CHECK(receive_connections(receive.get(), more).empty());
+  CHECK(more);
+}
