@@ -125,6 +125,9 @@ void dump_pool(Dump& d, const pool::PoolConfig& p) {
   d.flag("clear_env", p.clear_env);
   for (const auto& [name, value] : p.env) d.text("env[" + name + "]", value);
   d.number("pm.threads_per_child", p.threads_per_child);
+  d.number("pm.queue_per_child", p.effective_queue_per_child());
+  d.millis("pm.queue_timeout", p.pm_queue_timeout);
+  d.flag("pm.reject_when_full", p.pm_reject_when_full);
   dump_session(d, p);
   d.text("sql.dsn", without_password(p.sql_dsn));
   d.number("sql.pool_size", p.effective_sql_pool_size());
