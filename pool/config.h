@@ -117,7 +117,9 @@ struct PoolConfig {
   // pm.reject_when_full: once the pool is saturated (pm.max_children, every
   // thread busy, every queue full) a new request is answered 503 with
   // Retry-After at once; no: it waits in the kernel backlog (php-fpm).
-  bool pm_reject_when_full = true;
+  // Off by default: on, a burst past threads + queue is refused at once
+  // rather than absorbed by the backlog (see ARCHITECTURE.md).
+  bool pm_reject_when_full = false;
   // pm.max_memory: a child whose resident memory passes it finishes its
   // requests and exits, and the pm starts another (0: no limit).
   std::uint64_t pm_max_memory = 0;

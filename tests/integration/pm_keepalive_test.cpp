@@ -16,9 +16,6 @@ ConfigKeys one_child_two_threads() {
   auto pool = pm_pool(loopback_endpoint());
   set_key(pool, "pm.max_children", "1");
   set_key(pool, "pm.threads_per_child", "2");
-  // Room for every client of these tests: past threads + queue a saturated
-  // pool answers 503 at once (pm.reject_when_full, pm_queue_test.cpp).
-  set_key(pool, "pm.queue_per_child", "16");
   return pool;
 }
 

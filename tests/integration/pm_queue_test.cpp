@@ -22,6 +22,7 @@ namespace {
 ConfigKeys small_pool(const Endpoint& at, int threads, int queue) {
   ConfigKeys pool = one_child_pool(at, threads);
   set_key(pool, "pm.queue_per_child", std::to_string(queue));
+  set_key(pool, "pm.reject_when_full", "yes");
   return pool;
 }
 

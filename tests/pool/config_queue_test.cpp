@@ -20,23 +20,23 @@ LoadResult load(const std::string& text) {
 
 }  // namespace
 
-TEST_CASE("config: the queue's keys default to a 5 s wait and 503 when full", "[config][queue]") {
+TEST_CASE("config: the queue's keys default to a 5 s wait, no 503 when full", "[config][queue]") {
   LoadResult loaded = load("[www]\nlisten = 127.0.0.1:9000\n");
   REQUIRE(loaded.ok());
   const PoolConfig& p = loaded.config->pools.front();
   CHECK(p.pm_queue_timeout == 5000ms);
-  CHECK(p.pm_reject_when_full);
+  CHECK_FALSE(p.pm_reject_when_full);
   CHECK(p.effective_queue_per_child() == p.threads_per_child);
 }
 
 TEST_CASE("config: pm.queue_timeout and pm.reject_when_full are read", "[config][queue]") {
   LoadResult loaded = load(
-      "[www]\nlisten = 127.0.0.1:9000\npm.queue_timeout = 750ms\npm.reject_when_full = no\n"
+      "[www]\nlisten = 127.0.0.1:9000\npm.queue_timeout = 750ms\npm.reject_when_full = yes\n"
       "pm.queue_per_child = 3\n");
   REQUIRE(loaded.ok());
   const PoolConfig& p = loaded.config->pools.front();
   CHECK(p.pm_queue_timeout == 750ms);
-  CHECK_FALSE(p.pm_reject_when_full);
+  CHECK(p.pm_reject_when_full);
   CHECK(p.effective_queue_per_child() == 3);
   LoadResult off = load("[www]\npm.queue_timeout = 0\n");
   REQUIRE(off.ok());
@@ -72,5 +72,5 @@ TEST_CASE("config dump: the queue's keys", "[config][queue]") {
   };
   CHECK(has_line("\tpm.queue_per_child = 4"));
   CHECK(has_line("\tpm.queue_timeout = 3000ms"));
-  CHECK(has_line("\tpm.reject_when_full = yes"));
+  CHECK(has_line("\tpm.reject_when_full = no"));
 }
