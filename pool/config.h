@@ -111,6 +111,16 @@ struct PoolConfig {
   // pm.threads_per_child; 0: none, the backlog holds them).
   int queue_per_child = -1;
   int effective_queue_per_child() const;
+  // pm.queue_timeout: a request waiting that long in a child's queue for a
+  // thread is answered 503 with Retry-After (0, the default: it waits as long
+  // as it takes, as a connection in php-fpm's backlog does).
+  std::chrono::milliseconds pm_queue_timeout{0};
+  // pm.reject_when_full: once the pool is saturated (pm.max_children, every
+  // thread busy, every queue full) a new request is answered 503 with
+  // Retry-After at once; no: it waits in the kernel backlog (php-fpm).
+  // Off by default: on, a burst past threads + queue is refused at once
+  // rather than absorbed by the backlog (see ARCHITECTURE.md).
+  bool pm_reject_when_full = false;
   // pm.max_memory: a child whose resident memory passes it finishes its
   // requests and exits, and the pm starts another (0: no limit).
   std::uint64_t pm_max_memory = 0;

@@ -1,5 +1,5 @@
 // The keys of a pool section: php-fpm's, with php-fpm's meaning, and
-// cppfpm's own (pm.threads_per_child, pm.max_pending_heads,
+// cppfpm's own (pm.threads_per_child, pm.queue_*, pm.max_pending_heads,
 // request_head_first_byte_timeout, sql.*, cache.*).
 #include <algorithm>
 #include <climits>
@@ -125,6 +125,8 @@ const std::map<std::string, Setter<PoolConfig>, std::less<>>& pool_keys() {
       {"pm.threads_per_child", integer<&PoolConfig::threads_per_child, 1, 1024>},
       {"pm.max_memory", set_max_memory},
       {"pm.queue_per_child", integer<&PoolConfig::queue_per_child, 0, kMax>},
+      {"pm.queue_timeout", duration<&PoolConfig::pm_queue_timeout>},
+      {"pm.reject_when_full", boolean<&PoolConfig::pm_reject_when_full>},
       {"pm.max_pending_heads", integer<&PoolConfig::pm_max_pending_heads, 0, kMax>},
       {"request_head_first_byte_timeout", duration<&PoolConfig::request_head_first_byte_timeout>},
       {"ping.path", uri_path<&PoolConfig::ping_path>},

@@ -119,6 +119,12 @@ void validate_pool(PoolDraft& pool, Diagnostics& diagnostics) {
                       p + "request_slowlog_timeout is set but slowlog is empty; set slowlog " +
                           "to the file slow requests are logged to");
   }
+  if (c.pm_queue_timeout.count() > 0 && c.pm_queue_timeout < std::chrono::milliseconds(100)) {
+    diagnostics.warning(pool.where({"pm.queue_timeout"}),
+                        p + "pm.queue_timeout = " + std::to_string(c.pm_queue_timeout.count()) +
+                            "ms: a request that meets every thread busy for a moment is " +
+                            "answered 503; give it at least 100ms, or 0 for no limit");
+  }
   if (c.session_save_handler == "memory" && c.pm_max_children > 1) {
     diagnostics.warning(pool.where({"session.save_handler"}),
                         p + "session.save_handler = memory keeps sessions inside one child; " +

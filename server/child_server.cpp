@@ -22,6 +22,10 @@ LoopOptions loop_options(const pool::PoolConfig& pool) {
   options.max_reqs = options.max_conns;
   options.heads.first_byte_timeout = pool.request_head_first_byte_timeout;
   options.heads.max_pending = static_cast<std::size_t>(pool.pm_max_pending_heads);
+  options.queue_timeout = pool.pm_queue_timeout;
+  options.pool_name = pool.name;
+  options.max_children = pool.pm_max_children;
+  options.queue_per_child = pool.effective_queue_per_child();
   return options;
 }
 
@@ -57,7 +61,8 @@ ChildServer::ChildServer(const pool::PoolConfig& pool, int listen_fd, const pool
       admission_(
           AdmissionRules{.threads = pool.threads_per_child,
                          .queue = pool.effective_queue_per_child(),
-                         .max_requests = pool.pm_max_requests},
+                         .max_requests = pool.pm_max_requests,
+                         .shed = pool.pm_reject_when_full},
           // Overflow only once the pm can add no child that would take it.
           [this] { return !id_.board || id_.board->counts().total >= pool_.pm_max_children; },
           [this](int waiting) {

@@ -140,6 +140,8 @@ void dump_pool(Dump& d, const pool::PoolConfig& p) {
   d.number("pm.queue_per_child", p.effective_queue_per_child());
   d.number("pm.max_pending_heads", p.pm_max_pending_heads);
   d.millis("request_head_first_byte_timeout", p.request_head_first_byte_timeout);
+  d.millis("pm.queue_timeout", p.pm_queue_timeout);
+  d.flag("pm.reject_when_full", p.pm_reject_when_full);
   dump_session(d, p);
   d.text("sql.dsn", without_password(p.sql_dsn));
   d.text("sql.servers", p.sql_servers);

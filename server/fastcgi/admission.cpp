@@ -16,9 +16,13 @@ int Admission::do_capacity() const {
   return rules_.threads + rules_.queue;
 }
 
+bool Admission::do_requests_left(long promised) const {
+  return rules_.max_requests <= 0 || served_ + promised < rules_.max_requests;
+}
+
 bool Admission::do_may_accept() const {
   long promised = in_flight_ + static_cast<long>(reservations_.size());
-  if (rules_.max_requests > 0 && served_ + promised >= rules_.max_requests) return false;
+  if (!do_requests_left(promised)) return false;
   return promised < rules_.threads || promised < do_capacity() || do_flooded();
 }
 
@@ -32,7 +36,8 @@ bool Admission::do_flooded() const {
 // Saturated and no reservation left (one at a time), the queue not past its
 // bound already, requests left, and no child the pm could add.
 bool Admission::do_overflow_allowed() const {
-  if (do_may_accept() || !reservations_.empty()) return false;
+  // Shedding takes what the backlog holds at once (probes included).
+  if (rules_.shed || do_may_accept() || !reservations_.empty()) return false;
   if (rules_.max_requests > 0 && served_ + in_flight_ >= rules_.max_requests) return false;
   if (in_flight_ > rules_.threads + std::max(0, rules_.queue)) return false;
   return !at_max_children_ || at_max_children_();
@@ -100,6 +105,13 @@ void Admission::accepted(AdmissionTicket& ticket, Kind kind, Time now) {
   if (kind == Kind::status_only) return;
   ticket.unheard_ = true;
   ++unheard_;
+  if (kind == Kind::shed) {
+    // No place is promised to it, but it waits, as it would have in the
+    // backlog, until its head arrives and is judged.
+    ticket.waiting_ = true;
+    do_change_waiting(+1);
+    return;
+  }
   // Taken with every thread promised (overflow, or into the queue): it
   // waits, as it would have in the backlog, until its head arrives.
   bool queued = in_flight_ + static_cast<int>(reservations_.size()) >= rules_.threads;
@@ -120,12 +132,47 @@ void Admission::closed(AdmissionTicket& ticket) {
   do_release(ticket);
 }
 
-void Admission::dispatched(AdmissionTicket& ticket) {
+Admission::Admit Admission::admit(AdmissionTicket& ticket) {
   std::lock_guard lock(mutex_);
-  if (in_flight_++ >= rules_.threads) {
-    ticket.queued_ = true;
-    do_change_waiting(+1);
+  int running = in_flight_ - queued_;
+  if (queued_ == 0 && running < rules_.threads) {
+    ++in_flight_;
+    return Admit::serve;
   }
+  // Full: every thread busy, the queue at its bound, and no other child
+  // that could serve it sooner. A thread free with requests still queued
+  // (the loop hands them over at the end of its turn) is not full.
+  if (rules_.shed && running >= rules_.threads && queued_ >= std::max(0, rules_.queue) &&
+      (!pool_saturated_ || pool_saturated_())) {
+    ++shed_;
+    return Admit::shed;
+  }
+  ++in_flight_;
+  ++queued_;
+  ticket.queued_ = true;
+  do_change_waiting(+1);
+  return Admit::queue;
+}
+
+bool Admission::thread_free() const {
+  std::lock_guard lock(mutex_);
+  return in_flight_ - queued_ < rules_.threads;
+}
+
+void Admission::expired(AdmissionTicket& ticket) {
+  std::lock_guard lock(mutex_);
+  if (!ticket.queued_) return;
+  ticket.queued_ = false;
+  --queued_;
+  --in_flight_;
+  ++shed_;
+  do_change_waiting(-1);
+}
+
+bool Admission::may_shed() const {
+  std::lock_guard lock(mutex_);
+  if (!rules_.shed || do_may_accept() || !do_requests_left(in_flight_)) return false;
+  return !pool_saturated_ || pool_saturated_();
 }
 
 void Admission::tick(Time now) {
@@ -137,6 +184,7 @@ void Admission::taken(AdmissionTicket& ticket) {
   std::lock_guard lock(mutex_);
   if (!ticket.queued_) return;
   ticket.queued_ = false;
+  --queued_;
   do_change_waiting(-1);
 }
 
@@ -155,6 +203,16 @@ void Admission::terminated() {
 int Admission::in_flight() const {
   std::lock_guard lock(mutex_);
   return in_flight_;
+}
+
+int Admission::queued() const {
+  std::lock_guard lock(mutex_);
+  return queued_;
+}
+
+long Admission::shed() const {
+  std::lock_guard lock(mutex_);
+  return shed_;
 }
 
 int Admission::reserved() const {

@@ -14,7 +14,16 @@
 //   threads + `queue` places promised: the heads wait FIFO in the child for its next free thread,
 //   counted as waiting. Small (pm.queue_per_child, by default the thread count), so a slow child
 //   holds few requests another could serve.
-// - Saturated, once the pool has pm.max_children children (the pm can start
+// - Full (pm.reject_when_full, `shed`): once the whole pool is saturated
+//   (pm.max_children children, no other child with a free thread) and this
+//   child's threads and queue are all promised, the child still accepts
+//   (Kind::shed): a status or ping probe is answered in the loop, anything
+//   else is answered 503 with Retry-After at once by the loop, unless a
+//   place freed meanwhile. A whole head that finds no free thread is judged
+//   the same way (admit()): queued while the queue has room, or while
+//   another child has a free thread (a kept connection's request can only be
+//   served here), otherwise answered 503.
+// - Saturated without `shed`, once the pool has pm.max_children children (the pm can start
 //   none that would take it) and the backlog has stayed non-empty for
 //   `overflow_delay`, one connection is taken anyway: a status or ping probe
 //   is then answered in the loop at once, anything else waits for this
@@ -54,13 +63,16 @@ struct AdmissionRules {
   // nginx sends its request at once: this many connections silent (or
   // trickling) past their reservation is a flood, not a slow nginx. 0: never.
   int flood_silent = 16;
+  // pm.reject_when_full: answer 503 rather than leave connections in the
+  // backlog once the pool is saturated and the queue full.
+  bool shed = false;
 };
 
 // Admission's record of one connection, kept in the connection. Only
 // Admission reads or writes it (under its lock).
 class AdmissionTicket {
  public:
-  enum class Kind { pool, overflow, status_only };
+  enum class Kind { pool, overflow, status_only, shed };
   Kind kind() const { return kind_; }
 
  private:
@@ -68,7 +80,7 @@ class AdmissionTicket {
   Kind kind_ = Kind::pool;
   std::uint64_t id_ = 0;
   bool waiting_ = false;  // taken while saturated, its request not seen yet
-  bool queued_ = false;   // handed over while every thread was busy
+  bool queued_ = false;   // in the loop's queue, every thread busy
   bool unheard_ = false;  // accepted, its head not whole yet
 };
 
@@ -103,18 +115,28 @@ class Admission {
   // --- Told by the loop thread.
   // A connection was accepted: a pool one holds a reservation from `now`.
   void accepted(AdmissionTicket& ticket, Kind kind, Time now);
-  // Its request head arrived whole (served inline or dispatched next), or it
+  // Its request head arrived whole (served inline or admitted next), or it
   // was closed: it holds a place no more and no longer waits.
   void head_arrived(AdmissionTicket& ticket);
   void closed(AdmissionTicket& ticket);
-  // Handed to the worker queue; waits there when every thread is busy.
-  void dispatched(AdmissionTicket& ticket);
+  // A whole request head to serve on a worker thread: `serve` (a thread is
+  // free and nothing is queued before it: hand it over now), `queue` (it
+  // waits in the loop, FIFO, counted as waiting, until thread_free()), or
+  // `shed` (answer 503: see the rules above).
+  enum class Admit { serve, queue, shed };
+  Admit admit(AdmissionTicket& ticket);
+  // A worker thread is free for the oldest queued request.
+  bool thread_free() const;
+  // The loop took a queued request for a worker thread (a no-op otherwise).
+  void taken(AdmissionTicket& ticket);
+  // A queued request waited past pm.queue_timeout: answered 503 instead.
+  void expired(AdmissionTicket& ticket);
+  // The pool's socket may be accepted on to answer 503 (Kind::shed).
+  bool may_shed() const;
   // Ends reservations older than `reservation`.
   void tick(Time now);
 
   // --- Told by worker threads (and the watchdog).
-  // A worker thread took the connection from the queue.
-  void taken(AdmissionTicket& ticket);
   // A worker finished a request; `abandoned` when its thread was given up on
   // (terminated() already gave its place back). Counted before the place is
   // given back, so no request slips past pm.max_requests. Returns true when
@@ -123,10 +145,12 @@ class Admission {
   // The watchdog gave up on a thread stuck in a request: its place is free.
   void terminated();
 
-  int in_flight() const;
+  int in_flight() const;  // served by a thread or queued in the loop
+  int queued() const;
   int reserved() const;
   int waiting() const;
   long served() const;
+  long shed() const;  // answered 503: queue full or queue timeout
   // Connections whose head has not arrived, and whether they are a flood.
   int unheard() const;
   bool flooded() const;
@@ -140,6 +164,7 @@ class Admission {
   // Places: threads, plus the queue once the pool is at pm.max_children.
   int do_capacity() const;
   bool do_may_accept() const;
+  bool do_requests_left(long promised) const;
   bool do_overflow_allowed() const;
   bool do_flooded() const;
   void do_release(AdmissionTicket& ticket);
@@ -152,8 +177,10 @@ class Admission {
   mutable std::mutex mutex_;
   std::uint64_t next_id_ = 1;
   std::vector<Reservation> reservations_;
-  int in_flight_ = 0;  // dispatched, not finished (may exceed threads: queued)
+  int in_flight_ = 0;  // admitted, not finished (may exceed threads: queued)
+  int queued_ = 0;     // of which in the loop's queue
   long served_ = 0;
+  long shed_ = 0;
   int waiting_ = 0;
   int unheard_ = 0;
   std::optional<Time> backlog_since_;

@@ -24,6 +24,9 @@ struct Connection {
   // Loop thread only: part of a head is in, and the loop is woken by new
   // bytes (edge-triggered), not by the bytes it has already peeked at.
   bool edge_armed = false;
+  // Loop thread only: answered 503 with its body still coming; read and
+  // dropped until the peer closes (event_loop_queue).
+  bool lingering = false;
   std::atomic<unsigned> requests{0};  // requests served on this connection
   AdmissionTicket admission;          // how it came in, what place it holds
 };

@@ -54,6 +54,7 @@ EventLoop::EventLoop(int listen_fd, ClientFilter filter, LoopOptions options, Ad
   ev.data.u64 = static_cast<std::uint64_t>(listen_fd_);
   if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, listen_fd_, &ev) != 0)
     throw_failed("epoll_ctl(ADD, listen)");
+  size_receive_buffer();
 }
 
 EventLoop::~EventLoop() = default;
@@ -109,6 +110,7 @@ int EventLoop::next_timeout(TimePoint now, TimePoint last_tick) const {
   if (auto next = heads_.next_deadline(now)) timeout = std::min(timeout, *next);
   // Stopping: kept connections are looked at again soon (worth_waiting_for).
   if (graceful_) timeout = std::min(timeout, std::chrono::milliseconds(50));
+  if (auto next = queue_deadline(now)) timeout = std::min(timeout, *next);
   if (!graceful_) {
     if (auto next = admission_.next_check(now)) timeout = std::min(timeout, *next);
     if (backing_off(now))
@@ -150,6 +152,7 @@ void EventLoop::run() {
     auto now = std::chrono::steady_clock::now();
     enforce_head_rules(now);
     admission_.tick(now);
+    run_queue(now);
     update_listening();
     accept_overflow(now);
 
@@ -187,6 +190,7 @@ EventLoop::PeekedHead EventLoop::peek_head(Connection* c) const {
 }
 
 void EventLoop::on_readable(Connection* c, std::uint32_t events) {
+  if (c->lingering) return drain_lingering(c);
   PeekedHead head = peek_head(c);
   if (head.state == PeekedHead::State::gone) {
     close_connection(c);  // the peer closed an idle connection, or it broke
@@ -212,8 +216,7 @@ void EventLoop::on_readable(Connection* c, std::uint32_t events) {
       } else if (verdict.stdin_complete && host_.is_inline(verdict.script_name)) {
         host_.serve_inline(c);
       } else {
-        admission_.dispatched(c->admission);
-        host_.dispatch(c);
+        admit_request(c, verdict);
       }
       return;
     case Verdict::need_more:

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -32,6 +33,13 @@ struct LoopOptions {
   ScreenLimits limits;
   int max_conns = 1;  // answered to FCGI_GET_VALUES
   int max_reqs = 1;
+  // The queue (event_loop_queue): how long a request may wait there for a
+  // thread before it is answered 503 (pm.queue_timeout, 0: no limit), and
+  // what the 503's log line names.
+  std::chrono::milliseconds queue_timeout{0};
+  std::string pool_name = "www";
+  int max_children = 1;
+  int queue_per_child = 0;
 };
 
 // What the loop needs from the program that runs it. Called from the loop
@@ -40,7 +48,7 @@ class LoopHost {
  public:
   virtual ~LoopHost() = default;
   // A request head arrived whole: serve the connection on a worker thread
-  // (admission was told it is dispatched).
+  // (admission admitted it, and a thread is free for it).
   virtual void dispatch(Connection* connection) = 0;
   // Requests for these scripts (status, ping) are answered in the loop
   // thread when they arrived whole, so they answer while every worker
@@ -112,6 +120,9 @@ class EventLoop {
   using Kind = AdmissionTicket::Kind;
   using TimePoint = std::chrono::steady_clock::time_point;
 
+  // Sizes the listener's receive buffer for a whole head (accepted sockets
+  // inherit it).
+  void size_receive_buffer();
   void accept_all();
   // Accepts one connection from `listen_fd`; false when its backlog is
   // empty or broken.
@@ -156,6 +167,31 @@ class EventLoop {
   static bool counts_in_cap(const Connection* c) {
     return c->requests.load() == 0 && c->admission.kind() != Kind::status_only;
   }
+  // The queue and the 503 (event_loop_queue): a whole head admission
+  // judges; requests waiting for a thread, handed over as threads free and
+  // answered 503 past pm.queue_timeout; a 503 answered with a body still to
+  // come is read to its end before the close (lingering).
+  struct HeadFacts {
+    int request_id = 0;
+    bool keep_conn = false;
+    std::size_t head_bytes = 0;
+    bool stdin_complete = false;
+    std::string script;
+  };
+  struct QueuedHead {
+    Connection* connection;
+    TimePoint since;
+    HeadFacts head;
+  };
+  enum ShedKind { shed_full = 100, shed_timeout };
+  static HeadFacts facts_of(const ScreenResult& verdict);
+  void admit_request(Connection* connection, const ScreenResult& verdict);
+  void run_queue(TimePoint now);
+  std::optional<std::chrono::milliseconds> queue_deadline(TimePoint now) const;
+  void answer_unavailable(Connection* connection, const HeadFacts& head, ShedKind kind,
+                          TimePoint now);
+  void linger(Connection* connection, TimePoint now);
+  void drain_lingering(Connection* connection);
   void wake();
   int next_timeout(TimePoint now, TimePoint last_tick) const;
   void update_listening();
@@ -193,6 +229,11 @@ class EventLoop {
   std::optional<TimePoint> graceful_since_;  // loop thread only
   std::atomic<bool> stop_now_{false};
   std::atomic<std::uint64_t> accepted_{0};
+  // event_loop_queue: loop thread only, but for the flag a worker reads to
+  // know whether a finished request must wake the loop.
+  std::deque<QueuedHead> queue_;
+  std::atomic<bool> queue_waiting_{false};
+  std::unordered_map<Connection*, TimePoint> lingering_;  // until when
 };
 
 }  // namespace cppfpm::server

@@ -38,13 +38,44 @@ bool backlog_nonempty(int listen_fd) {
 
 }  // namespace
 
+// The screen peeks at a head and reads none of it until it is whole, so
+// the whole head must fit in the socket's receive window: with the default
+// buffer (tcp_rmem, about 64 KiB of window on older kernels, 128 KiB on
+// newer ones) a head between that and max_head_bytes could never be seen
+// whole and waited for the head timeout. Accepted sockets inherit the
+// listener's buffer (and the window clamp computed from it), so it is set
+// there, once: twice max_head_bytes leaves room for the kernel's per-segment
+// overhead. The kernel caps it at net.core.rmem_max and doubles it.
+void EventLoop::size_receive_buffer() {
+  sockaddr_storage address{};
+  socklen_t length = sizeof(address);
+  if (::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&address), &length) != 0 ||
+      (address.ss_family != AF_INET && address.ss_family != AF_INET6))
+    return;  // a unix socket queues what its sender may buffer
+  int want = static_cast<int>(options_.limits.max_head_bytes * 2);
+  int got = 0;
+  socklen_t got_length = sizeof(got);
+  if (::setsockopt(listen_fd_, SOL_SOCKET, SO_RCVBUF, &want, sizeof(want)) != 0 ||
+      ::getsockopt(listen_fd_, SOL_SOCKET, SO_RCVBUF, &got, &got_length) != 0) {
+    spdlog::warn("setsockopt(SO_RCVBUF) failed: {} ({})", std::strerror(errno), errno);
+    return;
+  }
+  if (got < want)
+    spdlog::warn(
+        "the listening socket's receive buffer is {} bytes (net.core.rmem_max): a request head "
+        "of more than about {} bytes waits for the head timeout; raise net.core.rmem_max to {}",
+        got, got / 2, want);
+}
+
 void EventLoop::add_status_listener(int fd) {
   status_fd_ = fd;
   set_polled(status_fd_, true, status_polled_, "pm.status_listen");
 }
 
+// Also when requests wait in the loop's queue: a thread is free for one.
 void EventLoop::resume_accepting() {
-  if (paused_.load(std::memory_order_relaxed)) wake();
+  if (paused_.load(std::memory_order_relaxed) || queue_waiting_.load(std::memory_order_relaxed))
+    wake();
 }
 
 void EventLoop::set_polled(int fd, bool want, bool& polled, const char* what) {
@@ -72,17 +103,22 @@ void EventLoop::set_polled(int fd, bool want, bool& polled, const char* what) {
 void EventLoop::update_listening() {
   bool open = !graceful_ && !stop_now_ && !backing_off(std::chrono::steady_clock::now());
   set_polled(status_fd_, open, status_polled_, "pm.status_listen");
-  set_polled(listen_fd_, open && admission_.may_accept(), listening_, "listen");
+  set_polled(listen_fd_, open && (admission_.may_accept() || admission_.may_shed()), listening_,
+             "listen");
   paused_ = !listening_;
 }
 
+// Full (Admission::may_shed), a connection is still taken, to be answered
+// 503 by the loop once its head is in, rather than left to time out in the
+// backlog.
 void EventLoop::accept_all() {
   for (int i = 0; i < kMaxAcceptsPerTurn; ++i) {
-    if (!admission_.may_accept() || backing_off(std::chrono::steady_clock::now())) {
+    bool pool = admission_.may_accept();
+    if ((!pool && !admission_.may_shed()) || backing_off(std::chrono::steady_clock::now())) {
       update_listening();
       return;
     }
-    if (!accept_one(listen_fd_, Kind::pool)) return;
+    if (!accept_one(listen_fd_, pool ? Kind::pool : Kind::shed)) return;
   }
 }
 

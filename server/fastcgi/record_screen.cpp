@@ -115,7 +115,14 @@ ScreenResult screen_request_head(const unsigned char* data, std::size_t size,
                                  const ScreenLimits& limits) {
   std::size_t pos = 0;
   int request_id = -1;
+  bool keep_conn = false;
   std::string params;
+  auto whole = [&](ScreenResult r) {
+    r.request_id = request_id;
+    r.keep_conn = keep_conn;
+    r.head_bytes = pos;
+    return r;
+  };
   while (true) {
     if (pos >= limits.max_head_bytes)
       return invalid("request head exceeds " + std::to_string(limits.max_head_bytes) + " bytes");
@@ -161,12 +168,13 @@ ScreenResult screen_request_head(const unsigned char* data, std::size_t size,
         int role = (body[0] << 8) | body[1];
         if (role < 1 || role > 3) return invalid("unknown FastCGI role " + std::to_string(role));
         request_id = id;
+        keep_conn = (body[2] & 1) != 0;  // FCGI_KEEP_CONN
         break;
       }
       case kParams:
         if (id != request_id) return invalid("FCGI_PARAMS for a request that was not begun");
         if (content == 0) {
-          ScreenResult done = check_pairs(params);
+          ScreenResult done = whole(check_pairs(params));
           // An empty FCGI_STDIN record right after: the request is whole.
           if (done.verdict == Verdict::complete && size - pos >= kHeaderSize) {
             const unsigned char* next = data + pos;
@@ -180,7 +188,7 @@ ScreenResult screen_request_head(const unsigned char* data, std::size_t size,
         break;
       case kAbortRequest:
         if (id != request_id) return invalid("FCGI_ABORT_REQUEST for a request that was not begun");
-        return complete();  // libfcgi ends the request itself
+        return whole(complete());  // libfcgi ends the request itself
       default:
         return invalid("unexpected record type " + std::to_string(type) +
                        " before the end of FCGI_PARAMS");

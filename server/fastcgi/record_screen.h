@@ -29,6 +29,13 @@ struct ScreenResult {
   // record that ends the request body is also already there.
   std::string script_name;
   bool stdin_complete = false;
+  // For a complete head: enough to answer it without libfcgi (a 503 from
+  // the loop): its request id, FCGI_KEEP_CONN, and its size in bytes up to
+  // the end of FCGI_PARAMS (the empty FCGI_STDIN record follows when
+  // stdin_complete).
+  int request_id = 0;
+  bool keep_conn = false;
+  std::size_t head_bytes = 0;
   // For a management record: its size in bytes and the names asked for.
   std::size_t consumed = 0;
   std::vector<std::string> names;

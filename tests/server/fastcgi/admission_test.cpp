@@ -35,7 +35,7 @@ struct Fixture {
   AdmissionTicket& dispatch_new() {
     AdmissionTicket& t = accept();
     admission.head_arrived(t);
-    admission.dispatched(t);
+    admission.admit(t);
     return t;
   }
   void advance(std::chrono::milliseconds d) {
@@ -80,7 +80,7 @@ TEST_CASE("admission: a fresh connection holds a thread's place until its head a
   CHECK_FALSE(f.admission.may_accept());
   // Its head arrived: the reservation becomes a request in flight.
   f.admission.head_arrived(a);
-  f.admission.dispatched(a);
+  f.admission.admit(a);
   CHECK(f.admission.reserved() == 1);
   CHECK_FALSE(f.admission.may_accept());
   f.admission.finished(false);
@@ -165,7 +165,7 @@ TEST_CASE("admission: at pm.max_children a child queues up to its bound, FIFO af
   CHECK(f.admission.waiting() == 2);
   f.admission.head_arrived(fourth);
   CHECK(f.admission.waiting() == 1);
-  f.admission.dispatched(fourth);
+  f.admission.admit(fourth);
   CHECK(f.admission.waiting() == 2);
   CHECK(f.reported_waiting == 2);
   CHECK_FALSE(f.admission.may_accept());
@@ -211,7 +211,7 @@ TEST_CASE("admission: no queue while another child has a free thread", "[admissi
   AdmissionTicket busy;
   admission.accepted(busy, Kind::pool, {});
   admission.head_arrived(busy);
-  admission.dispatched(busy);
+  admission.admit(busy);
   // At pm.max_children, but the other child is free: the backlog is for it.
   CHECK_FALSE(admission.may_accept());
   saturated = true;
@@ -269,7 +269,7 @@ TEST_CASE("admission: a connection taken while saturated waits until its head ar
   REQUIRE(f.overflow_after(200ms));
   AdmissionTicket& page = f.accept(Kind::overflow);
   f.admission.head_arrived(page);
-  f.admission.dispatched(page);
+  f.admission.admit(page);
   CHECK(f.admission.waiting() == 1);
   f.admission.finished(false);
   f.admission.taken(page);
@@ -293,7 +293,7 @@ TEST_CASE("admission: overflow one at a time, never with a request queued", "[ad
   CHECK_FALSE(f.admission.overflow_allowed());
   CHECK_FALSE(f.overflow_after(99ms));
   f.admission.head_arrived(first);
-  f.admission.dispatched(first);  // queued behind the busy thread
+  f.admission.admit(first);  // queued behind the busy thread
   CHECK(f.admission.waiting() == 1);
   CHECK_FALSE(f.admission.overflow_allowed());
   CHECK_FALSE(f.overflow_after(1s));
@@ -326,7 +326,7 @@ TEST_CASE("admission: pm.max_requests lets no request slip past", "[admission]")
   AdmissionTicket& third = f.accept();
   CHECK_FALSE(f.admission.may_accept());
   f.admission.head_arrived(third);
-  f.admission.dispatched(third);
+  f.admission.admit(third);
   CHECK_FALSE(f.admission.finished(false));
   // A thread is free, but the one request left is in flight.
   CHECK(f.admission.in_flight() == 1);
