@@ -52,7 +52,8 @@ void set_session(const server::Request& request, server::Response& response, Con
   add_session_headers(s, ctx, response);
   response.write(php_print(*vars.find("Itcys.top")));
   response.write("<br><br>");
-  response.write("Session ID: " + s.id());
+  response.write("Session ID: ");
+  response.write(s.id());
   if (auto committed = s.commit(); committed == session::StoreResult::unavailable) {
     response = server::Response{};
     store_unavailable(response, committed);
@@ -74,9 +75,15 @@ void show_session(const server::Request& request, server::Response& response, Co
     response = server::Response{};
     return store_unavailable(response, read);
   }
-  if (read == session::StoreResult::ok)
-    response.write("string(" + std::to_string(raw.size()) + ") \"" + raw + "\"\n");
-  else
+  if (read == session::StoreResult::ok) {
+    char size[24];
+    std::snprintf(size, sizeof(size), "%zu", raw.size());
+    response.write("string(");
+    response.write(size);
+    response.write(") \"");
+    response.write(raw);
+    response.write("\"\n");
+  } else
     response.write("bool(false)\n");
   s.commit();
 }

@@ -191,7 +191,7 @@ bool ChildServer::exchange(Connection* c, int index, const RequestHandler& handl
     else
       id_.board->page_started(id_.slot);  // the loop thread answers a pool page
   };
-  RequestHandler observed = [&](const Request& request, Response& response) {
+  auto observed = [&](const Request& request, Response& response) {
     handler(request, response);
     if (access_log_.enabled()) {
       std::string peer = c->peer.ss_family == AF_UNIX ? "" : ClientFilter::peer_text(c->peer);

@@ -10,10 +10,12 @@ namespace {
 // other types keep the header as the page wrote it. php-fpm's pages go
 // through it, so `text/plain;charset=UTF-8` but `application/json`.
 void add_content_type(Response& response, const std::string& mime) {
-  if (mime.starts_with("text/") && mime.find("charset") == std::string::npos)
-    response.add_header("Content-type", mime + ";charset=UTF-8");
-  else
+  if (mime.starts_with("text/") && mime.find("charset") == std::string::npos) {
+    response.add_header("Content-type", mime);
+    response.headers.back().second += ";charset=UTF-8";  // no temporary string
+  } else {
     response.add_header("Content-Type", mime);
+  }
 }
 
 void add_no_cache(Response& response) {

@@ -274,11 +274,11 @@ StoreResult Session::start(std::string_view cookie_header, std::string_view quer
   vars_.clear();
   id_.clear();
   try {
-    const auto given = id_from_request(cookie_header, query_string);
+    auto given = id_from_request(cookie_header, query_string);
     bool from_request = false;
     if (given) {
       if (is_valid_session_id(*given, settings_)) {
-        id_ = *given;
+        id_ = std::move(*given);
         from_request = true;
       } else {
         // The value is the client's: log its size, never its bytes.
@@ -322,8 +322,8 @@ StoreResult Session::start(std::string_view cookie_header, std::string_view quer
     if (read == StoreResult::not_found) {
       stored_ = std::string();  // pecl-memcache reads a missing session as ""
     } else {
-      stored_ = data;
       decode_stored(data);
+      stored_ = std::move(data);
     }
   } catch (const std::exception& e) {
     spdlog::error("session: cannot start a session: {}", e.what());
@@ -338,6 +338,7 @@ StoreResult Session::start(std::string_view cookie_header, std::string_view quer
 std::vector<std::pair<std::string, std::string>> Session::headers(std::int64_t now_unix) const {
   std::vector<std::pair<std::string, std::string>> out;
   if (!started_) return out;
+  out.reserve(4);  // at most Set-Cookie and three of the limiter's
   if (cookie_needed_ && settings_.use_cookies)
     out.emplace_back("Set-Cookie", make_set_cookie(id_, settings_, now_unix));
 
@@ -382,7 +383,7 @@ StoreResult Session::save() {
               : std::to_string(std::get<std::int64_t>(entry.key)));
     }
   }
-  const std::string encoded = encode_session(vars_, fmt);
+  std::string encoded = encode_session(vars_, fmt);
   const std::chrono::seconds ttl = settings_.gc_maxlifetime;
   const std::string key = store_key();
 
@@ -396,7 +397,7 @@ StoreResult Session::save() {
   }
   const StoreResult written = store_.write(key, encoded, ttl);
   if (written == StoreResult::ok) {
-    stored_ = encoded;
+    stored_ = std::move(encoded);
     undecodable_ = false;
   }
   return written;

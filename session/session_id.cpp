@@ -2,11 +2,11 @@
 
 #include <sys/random.h>
 
+#include <array>
 #include <cerrno>
 #include <cstddef>
 #include <stdexcept>
 #include <system_error>
-#include <vector>
 
 namespace cppfpm::session {
 namespace {
@@ -45,8 +45,8 @@ std::string generate_session_id(int length, int bits_per_character) {
   }
   const auto bits = static_cast<std::size_t>(bits_per_character);
   const auto chars = static_cast<std::size_t>(length);
-  std::vector<unsigned char> random((chars * bits + 7) / 8);
-  fill_random(random.data(), random.size());
+  std::array<unsigned char, (kMaxLength * 6 + 7) / 8> random{};  // no allocation
+  fill_random(random.data(), (chars * bits + 7) / 8);
 
   // bin_to_readable: bytes enter a bit buffer low bits first; each
   // character takes the lowest `bits` bits.

@@ -11,47 +11,46 @@
 #include <cstdlib>
 #include <exception>
 #include <string>
-#include <unordered_map>
+#include <string_view>
 
 #include <spdlog/spdlog.h>
 
 namespace cppfpm::server {
 namespace {
 
-std::unordered_map<std::string, std::string> read_params(FCGX_Request& fcgi) {
-  std::unordered_map<std::string, std::string> params;
+// The params as libfcgi decoded them (NAME=value strings, valid until
+// FCGX_Finish_r), copied into the thread's reused Request.
+void read_params(FCGX_Request& fcgi, Request& request) {
   for (char** env = fcgi.envp; env && *env; ++env) {
     std::string_view pair(*env);
     auto eq = pair.find('=');
     if (eq == std::string_view::npos) continue;
-    params.emplace(std::string(pair.substr(0, eq)), std::string(pair.substr(eq + 1)));
+    if (request.has_param(pair.substr(0, eq))) continue;  // the first one counts
+    request.add_param(pair.substr(0, eq), pair.substr(eq + 1));
   }
-  return params;
 }
 
-// The body, at most limits.max_body_bytes of it: a CONTENT_LENGTH over the
-// limit is refused before a byte is read, and a body that goes past it is
-// not kept; the buffer is sized once from CONTENT_LENGTH, not grown by
-// doubling, so a request's peak is its body, not twice that.
-std::string read_body(FCGX_Request& fcgi, std::size_t declared, const ExchangeLimits& limits,
-                      bool& too_large) {
-  std::string body;
-  if (declared > limits.max_body_bytes) {
-    too_large = true;
-    return body;
-  }
+// The body, at most limits.max_body_bytes of it, into `body` (emptied
+// first): a CONTENT_LENGTH over the limit is refused before a byte is read,
+// and a body that goes past it is not kept; the buffer is sized once from
+// CONTENT_LENGTH, not grown by doubling, so a request's peak is its body,
+// not twice that. False when too large.
+bool read_body(FCGX_Request& fcgi, std::size_t declared, const ExchangeLimits& limits,
+               std::string& body) {
+  body.clear();
+  if (declared > limits.max_body_bytes) return false;
   body.reserve(declared);
   char buf[16384];
   while (true) {
     int n = FCGX_GetStr(buf, sizeof(buf), fcgi.in);
     if (n <= 0) break;
     if (body.size() + static_cast<std::size_t>(n) > limits.max_body_bytes) {
-      too_large = true;
-      return std::string();
+      std::string().swap(body);
+      return false;
     }
     body.append(buf, static_cast<std::size_t>(n));
   }
-  return body;
+  return true;
 }
 
 std::size_t content_length(const Request& request) {
@@ -81,16 +80,23 @@ void linger_close(int fd) {
   ::close(fd);
 }
 
+// What one thread reuses from exchange to exchange.
+struct ExchangeBuffers {
+  Request request;
+  Response response;
+  std::string head;  // the CGI head of the answer
+};
+
 }  // namespace
 
 void init_fastcgi() {
   if (FCGX_Init() != 0) spdlog::critical("FCGX_Init() failed");
 }
 
-AfterExchange serve_fcgi_request(int fd, const RequestHandler& handler,
+AfterExchange serve_fcgi_request(int fd, FunctionRef<void(const Request&, Response&)> handler,
                                  const ExchangeLimits& limits,
-                                 const std::function<void(const Request&)>& on_params,
-                                 const std::function<bool()>& last_answer) {
+                                 FunctionRef<void(const Request&)> on_params,
+                                 FunctionRef<bool()> last_answer) {
   FCGX_Request fcgi;
   // No listening socket: the event loop accepts. libfcgi only serves `fd`.
   FCGX_InitRequest(&fcgi, -1, 0);
@@ -104,12 +110,15 @@ AfterExchange serve_fcgi_request(int fd, const RequestHandler& handler,
   fcgi.detached = 1;
   if (FCGX_Accept_r(&fcgi) < 0) return AfterExchange::closed;  // libfcgi closed fd
 
-  bool too_large = false;
-  Request request(read_params(fcgi), {});
+  static thread_local ExchangeBuffers buffers;
+  Request& request = buffers.request;
+  Response& response = buffers.response;
+  request.clear();
+  response.clear();
+  read_params(fcgi, request);
   // The request counts as started from here, while its body still arrives.
   if (on_params) on_params(request);
-  request.set_body(read_body(fcgi, content_length(request), limits, too_large));
-  Response response;
+  bool too_large = !read_body(fcgi, content_length(request), limits, request.body_buffer());
   if (too_large) {
     spdlog::warn("request body of {} exceeds {} bytes: answered 413 and closed",
                  request.script_name(), limits.max_body_bytes);
@@ -129,8 +138,14 @@ AfterExchange serve_fcgi_request(int fd, const RequestHandler& handler,
   if (!response.stderr_text.empty())
     FCGX_PutStr(response.stderr_text.data(), static_cast<int>(response.stderr_text.size()),
                 fcgi.err);
-  std::string out = to_cgi(response);
-  if (FCGX_PutStr(out.data(), static_cast<int>(out.size()), fcgi.out) < 0) fcgi.keepConnection = 0;
+  std::string& head = buffers.head;
+  head.clear();
+  append_cgi_head(response, head);
+  // Head and body go through libfcgi's one FCGI_STDOUT buffer: the records
+  // are the same as for one string holding both.
+  if (FCGX_PutStr(head.data(), static_cast<int>(head.size()), fcgi.out) < 0 ||
+      FCGX_PutStr(response.body.data(), static_cast<int>(response.body.size()), fcgi.out) < 0)
+    fcgi.keepConnection = 0;
   fcgi.detached = 1;
   // The last answer on a kept connection: corked, so that the FIN that
   // shutdown() adds rides on the segment carrying FCGI_END_REQUEST.
@@ -140,6 +155,11 @@ AfterExchange serve_fcgi_request(int fd, const RequestHandler& handler,
     ::setsockopt(fcgi.ipcFd, IPPROTO_TCP, TCP_CORK, &on, sizeof(on));
   }
   FCGX_Finish_r(&fcgi);  // flushes FCGI_STDOUT, sends FCGI_END_REQUEST
+  // What a big request grew goes back now, not at the thread's next request.
+  if (request.body().size() > Request::kKeepBytes || response.body.size() > Response::kKeepBytes) {
+    request.clear();
+    response.clear();
+  }
   if ((too_large || last) && fcgi.ipcFd >= 0) {
     linger_close(fcgi.ipcFd);
     return AfterExchange::closed;

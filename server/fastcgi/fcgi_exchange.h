@@ -5,6 +5,9 @@
 // the request head; libfcgi is given the fd and never accepts by itself.
 #include <cstddef>
 #include <functional>
+#include <memory>
+#include <type_traits>
+#include <utility>
 
 #include "server/fastcgi/request.h"
 #include "server/fastcgi/response.h"
@@ -12,6 +15,29 @@
 namespace cppfpm::server {
 
 using RequestHandler = std::function<void(const Request&, Response&)>;
+
+// A callable passed down for the length of one call, not kept: unlike a
+// std::function it never allocates (a lambda capturing a few references
+// does not fit std::function's inline buffer). Empty when default-made.
+template <typename Signature>
+class FunctionRef;
+template <typename R, typename... Args>
+class FunctionRef<R(Args...)> {
+ public:
+  FunctionRef() = default;
+  template <typename F, typename = std::enable_if_t<!std::is_same_v<std::decay_t<F>, FunctionRef>>>
+  FunctionRef(F&& f)  // NOLINT(google-explicit-constructor): used like a std::function
+      : object_(const_cast<void*>(static_cast<const void*>(std::addressof(f)))),
+        call_([](void* object, Args... args) -> R {
+          return (*static_cast<std::remove_reference_t<F>*>(object))(std::forward<Args>(args)...);
+        }) {}
+  explicit operator bool() const { return call_ != nullptr; }
+  R operator()(Args... args) const { return call_(object_, std::forward<Args>(args)...); }
+
+ private:
+  void* object_ = nullptr;
+  R (*call_)(void*, Args...) = nullptr;
+};
 
 struct ExchangeLimits {
   std::size_t max_body_bytes = 8 * 1024 * 1024;  // PHP's post_max_size default
@@ -30,9 +56,11 @@ void init_fastcgi();
 // stopping, so a kept connection must close after this answer. Its FIN then
 // leaves with the END_REQUEST record, in one segment: nginx sees the close
 // before it caches the connection again and writes another request on it.
-AfterExchange serve_fcgi_request(int fd, const RequestHandler& handler,
+// The Request and Response the handler gets belong to the calling thread
+// and are reused by its next exchange (their buffers keep their capacity).
+AfterExchange serve_fcgi_request(int fd, FunctionRef<void(const Request&, Response&)> handler,
                                  const ExchangeLimits& limits,
-                                 const std::function<void(const Request&)>& on_params = {},
-                                 const std::function<bool()>& last_answer = {});
+                                 FunctionRef<void(const Request&)> on_params = {},
+                                 FunctionRef<bool()> last_answer = {});
 
 }  // namespace cppfpm::server

@@ -1,7 +1,21 @@
 #include "server/fastcgi/worker_pool.h"
 
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 namespace cppfpm::server {
 namespace {
+
+void futex_wait(std::atomic<std::uint32_t>& word, std::uint32_t expected) {
+  ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAIT_PRIVATE, expected,
+            nullptr, nullptr, 0);
+}
+
+void futex_wake(std::atomic<std::uint32_t>& word) {
+  ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAKE_PRIVATE, 1, nullptr,
+            nullptr, 0);
+}
 
 thread_local WorkerPool::Slot* t_slot = nullptr;
 thread_local std::uint32_t t_generation = 0;
@@ -9,6 +23,8 @@ thread_local std::uint32_t t_generation = 0;
 }  // namespace
 
 WorkerPool::WorkerPool(int threads, Serve serve) : serve_(std::move(serve)) {
+  // Replaced threads may briefly stand idle beside their successors.
+  idle_.reserve(static_cast<std::size_t>(threads) * 2 + 8);
   for (int i = 0; i < threads; ++i) slots_.push_back(std::make_unique<Slot>());
   for (int i = 0; i < threads; ++i) start_thread(i);
 }
@@ -63,18 +79,39 @@ void WorkerPool::stop() {
 
 void WorkerPool::submit(Connection* connection) {
   queue_.push(connection);
-  // A worker between its empty check and its wait holds the mutex: taking
-  // it here orders the push before that check or after the wait began.
-  { std::lock_guard lock(sleep_mutex_); }
-  wake_.notify_one();
+  // A worker checks the queue again under the mutex before it stands in
+  // idle_: either it sees this push, or it stands there by now.
+  Sleeper* sleeper = nullptr;
+  {
+    std::lock_guard lock(idle_mutex_);
+    if (!idle_.empty()) {
+      sleeper = idle_.back();
+      idle_.pop_back();
+    }
+  }
+  if (sleeper) {
+    sleeper->rung.store(1, std::memory_order_release);
+    futex_wake(sleeper->rung);
+  }
 }
 
 Connection* WorkerPool::take() {
+  thread_local Sleeper me;
   Connection* connection = nullptr;
-  if (queue_.try_pop(connection)) return connection;
-  std::unique_lock lock(sleep_mutex_);
-  wake_.wait(lock, [&] { return queue_.try_pop(connection); });
-  return connection;
+  while (true) {
+    if (queue_.try_pop(connection)) return connection;
+    {
+      std::lock_guard lock(idle_mutex_);
+      if (queue_.try_pop(connection)) return connection;
+      me.rung.store(0, std::memory_order_relaxed);
+      idle_.push_back(&me);
+    }
+    // Only submit() takes it out of idle_, and then rings: wait for that
+    // (a futex wait may also return for nothing).
+    while (me.rung.load(std::memory_order_acquire) == 0) futex_wait(me.rung, 0);
+    // Another worker may have taken the connection meanwhile: then stand
+    // in line again.
+  }
 }
 
 void WorkerPool::work(int index, std::uint32_t generation) {

@@ -7,7 +7,6 @@
 #include <pthread.h>
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -56,14 +55,23 @@ class WorkerPool {
   void work(int index, std::uint32_t generation);
   Connection* take();
 
+  // An idle worker's bell: 0 while it sleeps, 1 once submit() chose it.
+  struct Sleeper {
+    std::atomic<std::uint32_t> rung{0};
+  };
+
   Serve serve_;
-  // The lock-free tbb::concurrent_queue holds the work and idle workers
-  // sleep on a condition variable. (concurrent_bounded_queue spins with
-  // sched_yield before it sleeps; with many idle workers on a 2-core box
-  // that spinning took the CPU the busy ones needed.)
+  // The lock-free tbb::concurrent_queue holds the work. Idle workers stand
+  // in `idle_` (last in, first woken: its caches are the warmest) and sleep
+  // on their own futex; submit() wakes one with one FUTEX_WAKE. (A
+  // condition variable cost one more futex call per hand-off: the woken
+  // thread re-took the mutex as contended and woke no one on unlocking it.
+  // concurrent_bounded_queue spins with sched_yield before it sleeps; with
+  // many idle workers on a 2-core box that spinning took the CPU the busy
+  // ones needed.)
   tbb::concurrent_queue<Connection*> queue_;
-  std::mutex sleep_mutex_;
-  std::condition_variable wake_;
+  std::mutex idle_mutex_;
+  std::vector<Sleeper*> idle_;  // reserved for every thread: no allocation
   std::vector<std::unique_ptr<Slot>> slots_;
   std::mutex threads_mutex_;
   std::vector<std::thread> threads_;  // live threads, joined by stop()
