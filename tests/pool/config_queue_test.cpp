@@ -20,8 +20,9 @@ LoadResult load(const std::string& text) {
 
 }  // namespace
 
-TEST_CASE("config: the queue's keys default to no time limit and no 503 when full (php-fpm's backlog)",
-          "[config][queue]") {
+TEST_CASE(
+    "config: the queue's keys default to no time limit and no 503 when full (php-fpm's backlog)",
+    "[config][queue]") {
   LoadResult loaded = load("[www]\nlisten = 127.0.0.1:9000\n");
   REQUIRE(loaded.ok());
   const PoolConfig& p = loaded.config->pools.front();
