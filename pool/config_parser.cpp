@@ -20,9 +20,10 @@ namespace {
 constexpr std::size_t kMaxIncludeDepth = 16;
 
 // The longest "key=value" (inline comment and blanks removed) a line may
-// hold: the limit of the inih build that read these files before (its
-// 200-byte line buffer less "\n\0"), kept so that the same files load.
-constexpr std::size_t kMaxSettingLength = 198;
+// hold. php-fpm reads settings of any length (a long listen.allowed_clients
+// or session.save_path list is common), so this only stops a broken file
+// (a binary, a line with no newline) from being taken as a setting.
+constexpr std::size_t kMaxSettingLength = 64 * 1024;
 
 struct FileCloser {
   void operator()(std::FILE* f) const { std::fclose(f); }
