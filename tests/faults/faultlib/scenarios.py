@@ -302,17 +302,18 @@ def item7(ctx):
 # ------------------------------------------------------------------ item 8
 
 
-def item8(ctx):
-    p = ctx.plan
-    pool = ctx.pool("item8", rlimit_files=p.high_rlimit)
+def _crowds(ctx, name, rlimit, slow_count, idle_count, window):
+    """slowloris and idle connections opened at once at `rlimit`, a steady
+    good client meanwhile."""
+    pool = ctx.pool(name, rlimit_files=rlimit)
     good = SteadyClients(pool.port, "/ping", clients=4, every=0.05).start()
     time.sleep(0.5)
     log0 = pool.error_log.size()
     cpu = ChildCpu(pool).start()
     t0 = time.monotonic()
-    slow = Crowd(pool.port, p.item8_slow, slowloris=True).start()
-    idle = Crowd(pool.port, p.item8_idle).start()
-    time.sleep(max(0.0, t0 + p.item8_window - time.monotonic()))
+    slow = Crowd(pool.port, slow_count, slowloris=True).start()
+    idle = Crowd(pool.port, idle_count).start()
+    time.sleep(max(0.0, t0 + window - time.monotonic()))
     cpu.stop()
     t1 = time.monotonic()
     log1 = pool.error_log.size()
@@ -333,9 +334,22 @@ def item8(ctx):
     }
 
 
+def item8(ctx):
+    p = ctx.plan
+    return _crowds(ctx, "item8", p.high_rlimit, p.item8_slow, p.item8_idle, p.item8_window)
+
+
+def item1_8(ctx):
+    """The issue's target for fds and slow clients: item 1's idle crowd and
+    item 8's slowloris crowd together at item 1's rlimit_files."""
+    p = ctx.plan
+    return _crowds(ctx, "item1_8", p.item1_rlimit, p.item8_slow, p.item1_idle, p.item1_window)
+
+
 ITEMS = [
     ("1", "one client takes the pool down through file descriptors", item1),
     ("5", "graceful stop (SIGQUIT)", item5),
     ("7", "logs under attack", item7),
     ("8", "slow clients at a high fd limit", item8),
+    ("1+8", "the issue's target: idle and slowloris crowds at rlimit_files = 1024", item1_8),
 ]
