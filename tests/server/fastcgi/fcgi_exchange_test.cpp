@@ -21,6 +21,18 @@
 #include "server/fastcgi/request.h"
 #include "server/fastcgi/response.h"
 
+// ThreadSanitizer's runtime defines operator new and delete itself, so a
+// TSan build (tests/run's tsan stage) cannot replace them: there the
+// allocation test is left out, the other stages run it.
+#if defined(__SANITIZE_THREAD__)
+#define CPPFPM_NO_NEW_COUNT 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define CPPFPM_NO_NEW_COUNT 1
+#endif
+#endif
+
+#ifndef CPPFPM_NO_NEW_COUNT
 namespace {
 
 // Counts operator new on threads that ask for it. new and delete are
@@ -68,6 +80,7 @@ void operator delete(void* p, const std::nothrow_t&) noexcept {
 void operator delete[](void* p, const std::nothrow_t&) noexcept {
   std::free(p);
 }
+#endif  // CPPFPM_NO_NEW_COUNT
 
 namespace cppfpm::server {
 namespace {
@@ -222,6 +235,7 @@ TEST_CASE("exchange: the answer is to_cgi's bytes, a big body included", "[fastc
     CHECK(pair.exchange(fcgi_request(params_of("/big.php"), ""), handler) == to_cgi(expected));
 }
 
+#ifndef CPPFPM_NO_NEW_COUNT
 TEST_CASE("exchange: once warm, an exchange makes no C++ allocation", "[fastcgi]") {
   init_fastcgi();
   Pair pair;
@@ -250,6 +264,7 @@ TEST_CASE("exchange: once warm, an exchange makes no C++ allocation", "[fastcgi]
   for (int i = 0; i < 5; ++i)
     CHECK(read_stdout(pair.client, pair.pending).ends_with("\r\n\r\npong"));
 }
+#endif  // CPPFPM_NO_NEW_COUNT
 
 TEST_CASE("request: params by name, the first of a repeated name, set_param replaces",
           "[fastcgi]") {
