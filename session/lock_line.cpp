@@ -7,7 +7,10 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <thread>
 #include <unordered_map>
+
+#include "session/lock_ledger.h"
 
 namespace cppfpm::session {
 namespace {
@@ -142,6 +145,25 @@ LockWait::LockWait(std::chrono::milliseconds wait, int limit)
 
 std::chrono::steady_clock::time_point LockWait::deadline() {
   return slot_.enter(limit_) ? full_ : over_bound_;
+}
+
+void yield_turn_if_due(LockLedger& ledger, std::string_view lock_key, LockLine& line) {
+  if (line.turn_for() < kLockTurn) return;
+  auto contention = ledger.contention(lock_key);
+  if (contention.waiting == 0 || contention.held) return;
+  line.turn_over();
+  const auto until = std::chrono::steady_clock::now() + kLockYield;
+  while (std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    contention = ledger.contention(lock_key);
+    if (contention.waiting == 0 || contention.held) return;
+  }
+}
+
+std::chrono::milliseconds hot_lock_pause(LockLedger& ledger, std::string_view lock_key,
+                                         std::chrono::milliseconds pause) {
+  if (pause > kHotLockPause && ledger.contention(lock_key).held) return kHotLockPause;
+  return pause;
 }
 
 }  // namespace cppfpm::session

@@ -15,6 +15,8 @@
 
 namespace cppfpm::session {
 
+class LockLedger;
+
 class LockLine {
  public:
   // Joins the line for `lock_key` of `store` (any address naming the store).
@@ -86,5 +88,24 @@ class LockWait {
   int limit_;
   WaiterSlot slot_;
 };
+
+// Turns with a lock between children. A child whose line has had the lock
+// for kLockTurn in a row, while requests of another child ask for it (the
+// ledger says so), lets it go and waits, at most kLockYield (longer than
+// kHotLockPause), until one of them has it: turns alternate, so one
+// child's line cannot starve another's.
+inline constexpr std::chrono::milliseconds kLockTurn{50};
+inline constexpr std::chrono::milliseconds kLockYield{30};
+// While another child holds the lock, its poller asks every kHotLockPause
+// at most: a hot session's lock changes hands within milliseconds, and its
+// holder may be about to give it to this child.
+inline constexpr std::chrono::milliseconds kHotLockPause{5};
+
+// Before the first in `line` polls for `lock_key`: past kLockTurn, yields.
+void yield_turn_if_due(LockLedger& ledger, std::string_view lock_key, LockLine& line);
+// The pause before the next attempt: `pause`, or kHotLockPause when that
+// is shorter and another child holds the lock.
+std::chrono::milliseconds hot_lock_pause(LockLedger& ledger, std::string_view lock_key,
+                                         std::chrono::milliseconds pause);
 
 }  // namespace cppfpm::session

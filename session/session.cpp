@@ -23,30 +23,6 @@ namespace {
 constexpr const char* kExpiredDate = "Thu, 19 Nov 1981 08:52:00 GMT";
 
 constexpr std::chrono::milliseconds kMaxLockPause{50};
-// While another child of the pool holds the lock, a poller asks every
-// kHotLockPause at most: a hot session's lock changes hands within
-// milliseconds, and its holder may be about to give it to this child.
-constexpr std::chrono::milliseconds kHotLockPause{5};
-// A child whose requests have had a lock for kLockTurn in a row, while
-// requests of another child ask for it, lets it go and waits (at most
-// kLockYield, longer than kHotLockPause) until one of them has it: turns
-// alternate, so one child's line cannot starve another's.
-constexpr std::chrono::milliseconds kLockTurn{50};
-constexpr std::chrono::milliseconds kLockYield{30};
-
-// Past kLockTurn: while requests of other children ask for the lock and
-// none has it yet, wait for one of them to take it.
-void yield_turn(LockLedger& ledger, std::string_view lock_key, LockLine& line) {
-  auto contention = ledger.contention(lock_key);
-  if (contention.waiting == 0 || contention.held) return;
-  line.turn_over();
-  const auto until = std::chrono::steady_clock::now() + kLockYield;
-  while (std::chrono::steady_clock::now() < until) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    contention = ledger.contention(lock_key);
-    if (contention.waiting == 0 || contention.held) return;
-  }
-}
 
 // Client-caused warnings (bad ids, stuck locks) at most once per
 // kLogEvery per process, saying how many were left out.
@@ -157,7 +133,7 @@ StoreResult Session::poll_lock(const std::string& lock_key, LockWait& wait, Lock
   // Written down before the add goes out: if this child dies holding the
   // lock, the master finds it there and releases it.
   ledger_entry_ = ledger ? ledger->taken(lock_key, lock_token_) : -1;
-  if (ledger && line.turn_for() >= kLockTurn) yield_turn(*ledger, lock_key, line);
+  if (ledger) yield_turn_if_due(*ledger, lock_key, line);
   auto pause = std::chrono::milliseconds(5);
   std::string holder;  // the lock's value, while past the bound
   auto holder_since = std::chrono::steady_clock::now();
@@ -194,7 +170,7 @@ StoreResult Session::poll_lock(const std::string& lock_key, LockWait& wait, Lock
       forget_lock();
       return wait.counted() ? gave_up(attempt) : too_many_waiters();
     }
-    if (ledger && pause > kHotLockPause && ledger->contention(lock_key).held) pause = kHotLockPause;
+    if (ledger) pause = hot_lock_pause(*ledger, lock_key, pause);
     std::this_thread::sleep_for(
         std::min<std::chrono::steady_clock::duration>(pause, deadline - now));
     pause = std::min(pause * 2, kMaxLockPause);

@@ -382,7 +382,12 @@ void EventLoop::adopt_handed(int fd, TimePoint now) {
   connection->idle_since = now;
   connection->requests.store(1);
   connection->state = Connection::State::armed;
+  register_connection(std::move(connection), "a handed connection");
+}
+
+bool EventLoop::register_connection(std::unique_ptr<Connection> connection, const char* what) {
   Connection* raw = connection.get();
+  const int fd = raw->fd.get();
   {
     std::lock_guard lock(mutex_);
     connections_.emplace(raw, std::move(connection));
@@ -390,11 +395,10 @@ void EventLoop::adopt_handed(int fd, TimePoint now) {
   epoll_event ev{};
   ev.events = EPOLLIN | EPOLLONESHOT | EPOLLRDHUP;
   ev.data.ptr = raw;
-  if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev) != 0) {
-    spdlog::error("epoll_ctl(ADD) of a handed connection failed: {} ({})", std::strerror(errno),
-                  errno);
-    close_connection(raw);
-  }
+  if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev) == 0) return true;
+  spdlog::error("epoll_ctl(ADD) of {} failed: {} ({})", what, std::strerror(errno), errno);
+  close_connection(raw);
+  return false;
 }
 
 }  // namespace cppfpm::server

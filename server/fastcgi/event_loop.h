@@ -153,6 +153,11 @@ class EventLoop {
   // Takes the connections another child handed over (loop thread).
   void receive_handed();
   void adopt_handed(int fd, TimePoint now);
+  // Adds `connection` to the table and to epoll, waiting for its first
+  // bytes (EPOLLRDHUP: a peer that shuts its side with half a head is
+  // closed at once). False, the connection closed, when epoll refuses it;
+  // `what` names it in that log line.
+  bool register_connection(std::unique_ptr<Connection> connection, const char* what);
   // On a graceful stop: whether a connection waiting in the loop may still
   // bring a request to serve.
   bool worth_waiting_for(Connection* connection, TimePoint now);

@@ -189,19 +189,7 @@ bool EventLoop::accept_one(int listen_fd, Kind kind) {
   }
   set_socket_timeouts(fd);
   Connection* raw = connection.get();
-  {
-    std::lock_guard lock(mutex_);
-    connections_.emplace(raw, std::move(connection));
-  }
-  epoll_event ev{};
-  // EPOLLRDHUP: a peer that shuts its side with half a head is closed at once.
-  ev.events = EPOLLIN | EPOLLONESHOT | EPOLLRDHUP;
-  ev.data.ptr = raw;
-  if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev) != 0) {
-    spdlog::error("epoll_ctl(ADD) failed: {} ({})", std::strerror(errno), errno);
-    close_connection(raw);
-    return true;
-  }
+  if (!register_connection(std::move(connection), "a new connection")) return true;
   // pm.status_listen probes count in no capacity, and in no cap either.
   if (kind != Kind::status_only) heads_.accepted(raw, now);
   return true;
