@@ -110,7 +110,11 @@ bool ChildServer::pool_saturated() const {
     if (state == static_cast<int>(pool::ChildState::free)) continue;
     ++total;
     if (i == id_.slot || state == static_cast<int>(pool::ChildState::finishing)) continue;
-    if (child.busy_threads.load(std::memory_order_relaxed) < board.threads()) return false;
+    // A thread free for a moment between two requests of a child whose own
+    // requests wait (queued or overflow) is no room for more.
+    if (child.busy_threads.load(std::memory_order_relaxed) < board.threads() &&
+        child.waiting.load(std::memory_order_relaxed) == 0)
+      return false;
   }
   return total >= pool_.pm_max_children;
 }

@@ -93,7 +93,9 @@ class Admission {
   // `at_max_children`: the pool has pm.max_children children. `report_waiting`
   // receives the waiting count after each change (the scoreboard's `waiting`).
   // `pool_saturated`: at pm.max_children and no other child has a free
-  // thread, the condition for the queue (at_max_children when not given).
+  // thread (one free between two requests while that child's own requests
+  // wait is no room), the condition for the queue (at_max_children when not
+  // given).
   Admission(AdmissionRules rules, std::function<bool()> at_max_children,
             std::function<void(int)> report_waiting = {},
             std::function<bool()> pool_saturated = {});

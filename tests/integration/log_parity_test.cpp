@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "support/net.h"
+#include "support/php.h"
 #include "support/pm_server.h"
 #include "support/process.h"
 #include "support/temp_dir.h"
@@ -26,14 +27,6 @@ using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
 namespace {
-
-const char* const kPhpFpm = "/usr/sbin/php-fpm8.2";
-
-bool have_php_fpm() {
-  if (fs::exists(kPhpFpm)) return true;
-  WARN("php-fpm8.2 is not installed: the php-fpm side of this test is skipped");
-  return false;
-}
 
 bool is_php(const std::string& binary) {
   return binary == kPhpFpm;

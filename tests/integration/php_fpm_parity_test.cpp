@@ -23,6 +23,7 @@
 #include "support/http_client.h"
 #include "support/net.h"
 #include "support/nginx.h"
+#include "support/php.h"
 #include "support/pm_server.h"
 #include "support/process.h"
 #include "support/temp_dir.h"
@@ -32,14 +33,6 @@ using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
 namespace {
-
-const char* const kPhpFpm = "/usr/sbin/php-fpm8.2";
-
-bool have_php_fpm() {
-  if (fs::exists(kPhpFpm)) return true;
-  WARN("php-fpm8.2 is not installed: the php-fpm side of this test is skipped");
-  return false;
-}
 
 // php-fpm8.2 -R -F on a pool of `pool_keys` (status and ping on) at a free
 // loopback port, logging to its own error_log.
@@ -72,6 +65,19 @@ class PhpFpm {
   fs::path config_, log_;
   std::unique_ptr<Process> process_;
 };
+
+// The same pm = dynamic pool for both: php-fpm's keys, and cppfpm's.
+const char* const kDynamicPool =
+    "pm = dynamic\npm.max_children = 4\npm.min_spare_servers = 1\npm.max_spare_servers = 3\n";
+
+ConfigKeys dynamic_pool() {
+  auto pool = pm_pool(loopback_endpoint());
+  set_key(pool, "pm", "dynamic");
+  set_key(pool, "pm.max_children", "4");
+  set_key(pool, "pm.min_spare_servers", "1");
+  set_key(pool, "pm.max_spare_servers", "3");
+  return pool;
+}
 
 // One request for `script`?`query` with `method`, as nginx sends it.
 FcgiResponse fetch(const Endpoint& at, const std::string& script, const std::string& query = {},
@@ -294,21 +300,14 @@ TEST_CASE("php-fpm parity: reload log lines, and the error log is created 0600",
     CHECK(has_line(text, "NOTICE: Reloading in progress ..."));
     CHECK(has_line(text, execvp_line(process.argv())));
   };
-  const std::string dynamic =
-      "pm = dynamic\npm.max_children = 4\npm.min_spare_servers = 1\n"
-      "pm.max_spare_servers = 3\n";
   TempDir dir("cppfpm-parity-log-");
   fs::path error_log = dir.path() / "error.log";
-  auto pool = pm_pool(loopback_endpoint());
-  set_key(pool, "pm", "dynamic");
-  set_key(pool, "pm.max_children", "4");
-  set_key(pool, "pm.min_spare_servers", "1");
-  set_key(pool, "pm.max_spare_servers", "3");
+  auto pool = dynamic_pool();
   PmServer fpm(pool, {{"error_log", error_log.string()}});
   check(
       fpm.process(), [&] { return read_file(error_log); }, error_log, fpm.endpoint.port);
   if (!have_php_fpm()) return;
-  PhpFpm php(dynamic);
+  PhpFpm php(kDynamicPool);
   REQUIRE(wait_until([&] { return php.log().find("systemd monitor") != std::string::npos; }, 5s));
   check(
       php.process(), [&] { return php.log(); }, php.log_path(), php.endpoint().port);
@@ -366,11 +365,7 @@ TEST_CASE("php-fpm parity: the reload's log lines come in php-fpm8.2's order",
   };
   TempDir dir("cppfpm-parity-reload-");
   fs::path error_log = dir.path() / "error.log";
-  auto pool = pm_pool(loopback_endpoint());
-  set_key(pool, "pm", "dynamic");
-  set_key(pool, "pm.max_children", "4");
-  set_key(pool, "pm.min_spare_servers", "1");
-  set_key(pool, "pm.max_spare_servers", "3");
+  auto pool = dynamic_pool();
   PmServer fpm(pool, {{"error_log", error_log.string()}});
   REQUIRE(fpm.wait_children(2, 5s));
   auto ours = sequence(fpm.process(), [&] { return read_file(error_log); });
@@ -387,8 +382,7 @@ TEST_CASE("php-fpm parity: the reload's log lines come in php-fpm8.2's order",
   };
   CHECK(joined_lines(ours) == joined_lines(measured));
   if (!have_php_fpm()) return;
-  PhpFpm php(
-      "pm = dynamic\npm.max_children = 4\npm.min_spare_servers = 1\npm.max_spare_servers = 3\n");
+  PhpFpm php(kDynamicPool);
   REQUIRE(wait_until([&] { return php.log().find("systemd monitor") != std::string::npos; }, 5s));
   auto theirs = sequence(php.process(), [&] { return php.log(); });
   std::string port = std::to_string(fpm.endpoint.port);

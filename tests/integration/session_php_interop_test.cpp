@@ -29,8 +29,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const char* const kPhpFpm = "/usr/sbin/php-fpm8.2";
-
 // Installs php8.2-fpm and php8.2-memcache when missing; false if it cannot.
 bool php_available(const fs::path& dir) {
   auto loaded = [&] {

@@ -38,8 +38,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const char* const kPhpFpm = "/usr/sbin/php-fpm8.2";
-
 // The PHP extension that keeps the sessions (also its session.save_handler),
 // and how cppfpm shares them.
 struct Flavour {

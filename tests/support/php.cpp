@@ -1,9 +1,20 @@
 #include "support/php.h"
 
+#include <catch2/catch.hpp>
+
 #include <chrono>
+#include <filesystem>
 #include <regex>
 
 namespace cppfpm::test {
+
+const char* const kPhpFpm = "/usr/sbin/php-fpm8.2";
+
+bool have_php_fpm() {
+  if (std::filesystem::exists(kPhpFpm)) return true;
+  WARN("php-fpm8.2 is not installed: the php-fpm side of this test is skipped");
+  return false;
+}
 
 bool is_session_id(std::string_view id) {
   if (id.size() != 26) return false;

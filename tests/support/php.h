@@ -31,6 +31,12 @@ std::string stored_session_value(std::int64_t timestamp);
 // PHP's var_dump of a string: `string(N) "..."` and a newline.
 std::string var_dump_string(std::string_view value);
 
+// Debian's php-fpm, which the parity and interop tests run beside cppfpm.
+extern const char* const kPhpFpm;
+// Whether it is installed; when not, says (WARN) that the php-fpm side of
+// the test is skipped.
+bool have_php_fpm();
+
 // Seconds since the epoch, as PHP's time().
 std::int64_t unix_now();
 
