@@ -176,7 +176,7 @@ void ChildServer::serve_on_worker(Connection* c, int index) {
   admission_.taken(c->admission);
   bool abandoned = exchange(c, index, handle_);
   // pm.max_requests: finish what is in flight, exit, the master replaces us.
-  if (admission_.finished(abandoned)) loop_.stop_gracefully();
+  if (admission_.finished(c->admission, abandoned)) loop_.stop_gracefully();
   loop_.resume_accepting();
 }
 

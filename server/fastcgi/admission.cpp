@@ -21,9 +21,14 @@ bool Admission::do_requests_left(long promised) const {
 }
 
 bool Admission::do_may_accept() const {
-  long promised = in_flight_ + static_cast<long>(reservations_.size());
+  const long reserved = static_cast<long>(reservations_.size());
+  const long promised = in_flight_ + reserved;
   if (!do_requests_left(promised)) return false;
-  return promised < rules_.threads || promised < do_capacity() || do_flooded();
+  if (promised < rules_.threads || do_flooded()) return true;
+  // The queue's places are for new connections: kept connections' requests
+  // take none of them.
+  const int capacity = do_capacity();
+  return capacity > rules_.threads && std::max(0, in_flight_ - kept_) + reserved < capacity;
 }
 
 // Reservations are held by connections whose head has not arrived, so the
@@ -41,6 +46,12 @@ bool Admission::do_overflow_allowed() const {
   if (rules_.max_requests > 0 && served_ + in_flight_ >= rules_.max_requests) return false;
   if (in_flight_ > rules_.threads + std::max(0, rules_.queue)) return false;
   return !at_max_children_ || at_max_children_();
+}
+
+void Admission::do_kept_done(AdmissionTicket& ticket) {
+  if (!ticket.kept_) return;
+  ticket.kept_ = false;
+  --kept_;
 }
 
 void Admission::do_change_waiting(int delta) {
@@ -104,6 +115,7 @@ void Admission::accepted(AdmissionTicket& ticket, Kind kind, Time now) {
   ticket.id_ = next_id_++;
   if (kind == Kind::status_only) return;
   ticket.unheard_ = true;
+  ticket.fresh_ = true;
   ++unheard_;
   if (kind == Kind::shed) {
     // No place is promised to it, but it waits, as it would have in the
@@ -134,9 +146,20 @@ void Admission::closed(AdmissionTicket& ticket) {
 
 Admission::Admit Admission::admit(AdmissionTicket& ticket) {
   std::lock_guard lock(mutex_);
+  // A connection's first request came through accept; any later one (or
+  // one on a connection handed over by the previous generation) is kept.
+  const bool kept = !ticket.fresh_;
+  ticket.fresh_ = false;
+  const auto count = [&] {
+    ++in_flight_;
+    if (kept) {
+      ticket.kept_ = true;
+      ++kept_;
+    }
+  };
   int running = in_flight_ - queued_;
   if (queued_ == 0 && running < rules_.threads) {
-    ++in_flight_;
+    count();
     return Admit::serve;
   }
   // Full: every thread busy, the queue at its bound, and no other child
@@ -147,7 +170,7 @@ Admission::Admit Admission::admit(AdmissionTicket& ticket) {
     ++shed_;
     return Admit::shed;
   }
-  ++in_flight_;
+  count();
   ++queued_;
   ticket.queued_ = true;
   do_change_waiting(+1);
@@ -165,6 +188,7 @@ void Admission::expired(AdmissionTicket& ticket) {
   ticket.queued_ = false;
   --queued_;
   --in_flight_;
+  do_kept_done(ticket);
   ++shed_;
   do_change_waiting(-1);
 }
@@ -188,8 +212,18 @@ void Admission::taken(AdmissionTicket& ticket) {
   do_change_waiting(-1);
 }
 
+bool Admission::finished(AdmissionTicket& ticket, bool abandoned) {
+  std::lock_guard lock(mutex_);
+  do_kept_done(ticket);
+  return do_finished(abandoned);
+}
+
 bool Admission::finished(bool abandoned) {
   std::lock_guard lock(mutex_);
+  return do_finished(abandoned);
+}
+
+bool Admission::do_finished(bool abandoned) {
   ++served_;
   if (!abandoned) --in_flight_;
   return rules_.max_requests > 0 && served_ >= rules_.max_requests;
@@ -203,6 +237,11 @@ void Admission::terminated() {
 int Admission::in_flight() const {
   std::lock_guard lock(mutex_);
   return in_flight_;
+}
+
+int Admission::kept() const {
+  std::lock_guard lock(mutex_);
+  return kept_;
 }
 
 int Admission::queued() const {

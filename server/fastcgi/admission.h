@@ -34,6 +34,14 @@
 //   whatever its threads are doing, so a good client is not left in a
 //   backlog full of silent ones; the loop sheds those (pm.max_pending_heads,
 //   request_head_first_byte_timeout), and a good request waits for a thread.
+// - Kept connections: the requests of a connection nginx keeps (its second
+//   and later, and connections handed over on a reload) can only be served
+//   by this child, so they take a thread (no connection is accepted while
+//   none is free) but none of the queue's places, which stay for new
+//   connections. Otherwise, with nginx keeping fewer connections than it
+//   has clients (keepalive 32, 256 clients), the kept connections' requests
+//   filled the queue and the others waited in the backlog past nginx's
+//   patience.
 // - pm.max_requests: no connection is taken for a request this child will
 //   not serve; the request that reaches the limit ends the child.
 // - pm.status_listen connections count in no capacity.
@@ -82,6 +90,8 @@ class AdmissionTicket {
   bool waiting_ = false;  // taken while saturated, its request not seen yet
   bool queued_ = false;   // in the loop's queue, every thread busy
   bool unheard_ = false;  // accepted, its head not whole yet
+  bool fresh_ = false;    // accepted, its first request not admitted yet
+  bool kept_ = false;     // admitted as a kept connection's request, not finished
 };
 
 class Admission {
@@ -144,11 +154,15 @@ class Admission {
   // given back, so no request slips past pm.max_requests. Returns true when
   // this request reached pm.max_requests: the child should finish.
   bool finished(bool abandoned);
+  // The same for the request of `ticket` (a kept connection's request
+  // gives its count back).
+  bool finished(AdmissionTicket& ticket, bool abandoned);
   // The watchdog gave up on a thread stuck in a request: its place is free.
   void terminated();
 
   int in_flight() const;  // served by a thread or queued in the loop
   int queued() const;
+  int kept() const;  // kept connections' requests in flight
   int reserved() const;
   int waiting() const;
   long served() const;
@@ -170,6 +184,8 @@ class Admission {
   bool do_overflow_allowed() const;
   bool do_flooded() const;
   void do_release(AdmissionTicket& ticket);
+  void do_kept_done(AdmissionTicket& ticket);
+  bool do_finished(bool abandoned);
   void do_change_waiting(int delta);
 
   const AdmissionRules rules_;
@@ -180,6 +196,7 @@ class Admission {
   std::uint64_t next_id_ = 1;
   std::vector<Reservation> reservations_;
   int in_flight_ = 0;  // admitted, not finished (may exceed threads: queued)
+  int kept_ = 0;       // of which kept connections' requests
   int queued_ = 0;     // of which in the loop's queue
   long served_ = 0;
   long shed_ = 0;

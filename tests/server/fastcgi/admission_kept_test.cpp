@@ -1,0 +1,132 @@
+// Admission of kept connections' requests: they take a thread, never a
+// place of the queue, which stays for new connections. Driven by hand, no
+// sockets, threads or clock.
+#include <catch2/catch.hpp>
+
+#include <deque>
+#include <vector>
+
+#include "server/fastcgi/admission.h"
+
+using cppfpm::server::Admission;
+using cppfpm::server::AdmissionRules;
+using cppfpm::server::AdmissionTicket;
+using Kind = AdmissionTicket::Kind;
+using Admit = Admission::Admit;
+
+namespace {
+
+struct Child {
+  Child(int threads, int queue)
+      : admission(AdmissionRules{.threads = threads, .queue = queue}, [] { return true; }, {},
+                  [this] { return saturated; }) {}
+
+  // A new connection: accepted, its head whole, admitted.
+  AdmissionTicket& new_request(Admit* admitted = nullptr) {
+    tickets.emplace_back();
+    AdmissionTicket& t = tickets.back();
+    admission.accepted(t, Kind::pool, {});
+    admission.head_arrived(t);
+    Admit a = admission.admit(t);
+    if (admitted) *admitted = a;
+    return t;
+  }
+  // The next request on connection `t`, which nginx kept.
+  Admit next_request(AdmissionTicket& t) { return admission.admit(t); }
+  // A connection handed over by the previous generation: never accepted here.
+  AdmissionTicket& handed_request() {
+    tickets.emplace_back();
+    admission.admit(tickets.back());
+    return tickets.back();
+  }
+
+  bool saturated = true;  // every other child busy
+  std::deque<AdmissionTicket> tickets;
+  Admission admission;
+};
+
+}  // namespace
+
+TEST_CASE("admission: kept connections' requests take no place of the queue", "[admission]") {
+  Child child(2, 2);
+  // Four connections nginx keeps: their first requests came as new ones,
+  // two on the threads and two queued.
+  std::vector<AdmissionTicket*> kept;
+  for (int i = 0; i < 4; ++i) kept.push_back(&child.new_request());
+  CHECK_FALSE(child.admission.may_accept());
+  for (AdmissionTicket* t : kept) {
+    child.admission.taken(*t);
+    CHECK_FALSE(child.admission.finished(*t, false));
+  }
+  CHECK(child.admission.in_flight() == 0);
+  // Their next requests: two on the threads, two queued.
+  CHECK(child.next_request(*kept[0]) == Admit::serve);
+  CHECK(child.next_request(*kept[1]) == Admit::serve);
+  CHECK(child.next_request(*kept[2]) == Admit::queue);
+  CHECK(child.next_request(*kept[3]) == Admit::queue);
+  CHECK(child.admission.kept() == 4);
+  // New connections still have threads + queue places: 4.
+  int taken = 0;
+  while (child.admission.may_accept() && taken < 10) {
+    Admit admitted{};
+    child.new_request(&admitted);
+    CHECK(admitted == Admit::queue);  // behind the kept ones, FIFO
+    ++taken;
+  }
+  CHECK(taken == 4);
+  CHECK(child.admission.in_flight() == 8);
+  // A kept request done gives its count back, and no place to new ones.
+  child.admission.finished(*kept[0], false);
+  CHECK(child.admission.kept() == 3);
+  CHECK_FALSE(child.admission.may_accept());
+  // A new one done gives a place back.
+  AdmissionTicket& first_new = child.tickets[4];
+  child.admission.taken(first_new);
+  child.admission.finished(first_new, false);
+  CHECK(child.admission.may_accept());
+}
+
+TEST_CASE("admission: a kept request still needs a free thread while another child has one",
+          "[admission]") {
+  Child child(2, 2);
+  child.saturated = false;  // another child has a free thread: no queue here
+  AdmissionTicket& a = child.new_request();
+  AdmissionTicket& b = child.new_request();
+  child.admission.finished(a, false);
+  child.admission.finished(b, false);
+  CHECK(child.next_request(a) == Admit::serve);
+  CHECK(child.next_request(b) == Admit::serve);
+  // Both threads busy with kept requests: the backlog is for the other child.
+  CHECK_FALSE(child.admission.may_accept());
+  child.saturated = true;
+  CHECK(child.admission.may_accept());
+}
+
+TEST_CASE("admission: a handed-over connection's request counts as kept", "[admission]") {
+  Child child(1, 1);
+  AdmissionTicket& handed = child.handed_request();
+  CHECK(child.admission.kept() == 1);
+  CHECK(child.admission.in_flight() == 1);
+  CHECK(child.admission.may_accept());  // the queue's place is free
+  child.admission.finished(handed, false);
+  CHECK(child.admission.kept() == 0);
+  CHECK(child.admission.in_flight() == 0);
+}
+
+TEST_CASE("admission: a kept request that expires in the queue gives its count back",
+          "[admission]") {
+  Child child(1, 1);
+  AdmissionTicket& busy = child.new_request();
+  AdmissionTicket& kept = child.new_request();  // queued behind it
+  CHECK_FALSE(child.admission.may_accept());
+  child.admission.taken(kept);
+  child.admission.finished(busy, false);
+  child.admission.finished(kept, false);
+  child.new_request();  // on the thread
+  CHECK(child.next_request(kept) == Admit::queue);
+  CHECK(child.admission.kept() == 1);
+  child.admission.expired(kept);
+  CHECK(child.admission.kept() == 0);
+  CHECK(child.admission.in_flight() == 1);
+  CHECK(child.admission.may_accept());  // one new request of 1 thread + 1 queue place
+}
