@@ -165,7 +165,11 @@ Admission::Admit Admission::admit(AdmissionTicket& ticket) {
   // Full: every thread busy, the queue at its bound, and no other child
   // that could serve it sooner. A thread free with requests still queued
   // (the loop hands them over at the end of its turn) is not full.
-  if (rules_.shed && running >= rules_.threads && queued_ >= std::max(0, rules_.queue) &&
+  // The places are counted as do_may_accept counts them: kept connections'
+  // requests take none.
+  const int new_requests = std::max(0, in_flight_ - kept_);
+  if (rules_.shed && running >= rules_.threads &&
+      new_requests >= rules_.threads + std::max(0, rules_.queue) &&
       (!pool_saturated_ || pool_saturated_())) {
     ++shed_;
     return Admit::shed;

@@ -130,3 +130,38 @@ TEST_CASE("admission: a kept request that expires in the queue gives its count b
   CHECK(child.admission.in_flight() == 1);
   CHECK(child.admission.may_accept());  // one new request of 1 thread + 1 queue place
 }
+
+TEST_CASE("admission: pm.reject_when_full counts the queue's places without kept requests",
+          "[admission]") {
+  Admission admission(AdmissionRules{.threads = 1, .queue = 1, .shed = true}, [] { return true; });
+  // Three connections nginx keeps, whose first requests are done.
+  std::deque<AdmissionTicket> kept(3);
+  for (AdmissionTicket& t : kept) {
+    admission.accepted(t, Kind::pool, {});
+    admission.head_arrived(t);
+    REQUIRE(admission.admit(t) == Admit::serve);
+    admission.finished(t, false);
+  }
+  // Their next requests: one on the thread, two queued (kept requests may
+  // pass the queue's bound: only this child can serve them).
+  CHECK(admission.admit(kept[0]) == Admit::serve);
+  CHECK(admission.admit(kept[1]) == Admit::queue);
+  CHECK(admission.admit(kept[2]) == Admit::queue);
+  // New connections still have their two places (thread + queue):
+  // accepted, and queued, not shed.
+  std::deque<AdmissionTicket> fresh(2);
+  for (AdmissionTicket& t : fresh) {
+    CHECK(admission.may_accept());
+    admission.accepted(t, Kind::pool, {});
+    admission.head_arrived(t);
+    CHECK(admission.admit(t) == Admit::queue);
+  }
+  // The third finds both places taken by new connections: the pool is
+  // full, it is answered 503.
+  CHECK_FALSE(admission.may_accept());
+  AdmissionTicket late;
+  admission.accepted(late, Kind::shed, {});
+  admission.head_arrived(late);
+  CHECK(admission.admit(late) == Admit::shed);
+  CHECK(admission.shed() == 1);
+}
