@@ -18,8 +18,9 @@ namespace {
 
 struct Child {
   Child(int threads, int queue)
-      : admission(AdmissionRules{.threads = threads, .queue = queue}, [] { return true; }, {},
-                  [this] { return saturated; }) {}
+      : admission(
+            AdmissionRules{.threads = threads, .queue = queue}, [] { return true; }, {},
+            [this] { return saturated; }) {}
 
   // A new connection: accepted, its head whole, admitted.
   AdmissionTicket& new_request(Admit* admitted = nullptr) {
