@@ -173,10 +173,11 @@ void ChildServer::readable(int fd) {
 }
 
 void ChildServer::serve_on_worker(Connection* c, int index) {
-  admission_.taken(c->admission);
+  // Read before the exchange: `c` is the loop's again once it ends.
+  const bool kept = admission_.taken(c->admission);
   bool abandoned = exchange(c, index, handle_);
   // pm.max_requests: finish what is in flight, exit, the master replaces us.
-  if (admission_.finished(c->admission, abandoned)) loop_.stop_gracefully();
+  if (admission_.finished(abandoned, kept)) loop_.stop_gracefully();
   loop_.resume_accepting();
 }
 

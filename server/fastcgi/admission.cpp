@@ -48,12 +48,6 @@ bool Admission::do_overflow_allowed() const {
   return !at_max_children_ || at_max_children_();
 }
 
-void Admission::do_kept_done(AdmissionTicket& ticket) {
-  if (!ticket.kept_) return;
-  ticket.kept_ = false;
-  --kept_;
-}
-
 void Admission::do_change_waiting(int delta) {
   waiting_ += delta;
   if (report_waiting_) report_waiting_(waiting_);
@@ -150,12 +144,10 @@ Admission::Admit Admission::admit(AdmissionTicket& ticket) {
   // one on a connection handed over by the previous generation) is kept.
   const bool kept = !ticket.fresh_;
   ticket.fresh_ = false;
+  ticket.kept_ = kept;
   const auto count = [&] {
     ++in_flight_;
-    if (kept) {
-      ticket.kept_ = true;
-      ++kept_;
-    }
+    if (kept) ++kept_;
   };
   int running = in_flight_ - queued_;
   if (queued_ == 0 && running < rules_.threads) {
@@ -192,7 +184,7 @@ void Admission::expired(AdmissionTicket& ticket) {
   ticket.queued_ = false;
   --queued_;
   --in_flight_;
-  do_kept_done(ticket);
+  if (ticket.kept_) --kept_;
   ++shed_;
   do_change_waiting(-1);
 }
@@ -208,28 +200,21 @@ void Admission::tick(Time now) {
   std::erase_if(reservations_, [&](const Reservation& r) { return now >= r.until; });
 }
 
-void Admission::taken(AdmissionTicket& ticket) {
+bool Admission::taken(AdmissionTicket& ticket) {
   std::lock_guard lock(mutex_);
-  if (!ticket.queued_) return;
+  const bool kept = ticket.kept_;
+  if (!ticket.queued_) return kept;
   ticket.queued_ = false;
   --queued_;
   do_change_waiting(-1);
+  return kept;
 }
 
-bool Admission::finished(AdmissionTicket& ticket, bool abandoned) {
+bool Admission::finished(bool abandoned, bool kept) {
   std::lock_guard lock(mutex_);
-  do_kept_done(ticket);
-  return do_finished(abandoned);
-}
-
-bool Admission::finished(bool abandoned) {
-  std::lock_guard lock(mutex_);
-  return do_finished(abandoned);
-}
-
-bool Admission::do_finished(bool abandoned) {
   ++served_;
   if (!abandoned) --in_flight_;
+  if (kept) --kept_;
   return rules_.max_requests > 0 && served_ >= rules_.max_requests;
 }
 

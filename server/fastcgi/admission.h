@@ -91,7 +91,7 @@ class AdmissionTicket {
   bool queued_ = false;   // in the loop's queue, every thread busy
   bool unheard_ = false;  // accepted, its head not whole yet
   bool fresh_ = false;    // accepted, its first request not admitted yet
-  bool kept_ = false;     // admitted as a kept connection's request, not finished
+  bool kept_ = false;     // its last request was admitted as a kept connection's
 };
 
 class Admission {
@@ -139,8 +139,11 @@ class Admission {
   Admit admit(AdmissionTicket& ticket);
   // A worker thread is free for the oldest queued request.
   bool thread_free() const;
-  // The loop took a queued request for a worker thread (a no-op otherwise).
-  void taken(AdmissionTicket& ticket);
+  // A worker thread took the request of `ticket` (queued or not): true for
+  // a kept connection's request, to be given to finished(). Asked before
+  // the exchange: after it the connection may be closed, or carry its next
+  // request.
+  bool taken(AdmissionTicket& ticket);
   // A queued request waited past pm.queue_timeout: answered 503 instead.
   void expired(AdmissionTicket& ticket);
   // The pool's socket may be accepted on to answer 503 (Kind::shed).
@@ -153,10 +156,8 @@ class Admission {
   // (terminated() already gave its place back). Counted before the place is
   // given back, so no request slips past pm.max_requests. Returns true when
   // this request reached pm.max_requests: the child should finish.
-  bool finished(bool abandoned);
-  // The same for the request of `ticket` (a kept connection's request
-  // gives its count back).
-  bool finished(AdmissionTicket& ticket, bool abandoned);
+  // `kept`: what taken() said of it.
+  bool finished(bool abandoned, bool kept = false);
   // The watchdog gave up on a thread stuck in a request: its place is free.
   void terminated();
 
@@ -184,8 +185,6 @@ class Admission {
   bool do_overflow_allowed() const;
   bool do_flooded() const;
   void do_release(AdmissionTicket& ticket);
-  void do_kept_done(AdmissionTicket& ticket);
-  bool do_finished(bool abandoned);
   void do_change_waiting(int delta);
 
   const AdmissionRules rules_;

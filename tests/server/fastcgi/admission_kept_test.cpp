@@ -32,6 +32,12 @@ struct Child {
     if (admitted) *admitted = a;
     return t;
   }
+  // A worker thread takes the request of `t` and finishes it, as
+  // ChildServer::serve_on_worker does.
+  bool done(AdmissionTicket& t) {
+    const bool kept = admission.taken(t);
+    return admission.finished(false, kept);
+  }
   // The next request on connection `t`, which nginx kept.
   Admit next_request(AdmissionTicket& t) { return admission.admit(t); }
   // A connection handed over by the previous generation: never accepted here.
@@ -56,8 +62,7 @@ TEST_CASE("admission: kept connections' requests take no place of the queue", "[
   for (int i = 0; i < 4; ++i) kept.push_back(&child.new_request());
   CHECK_FALSE(child.admission.may_accept());
   for (AdmissionTicket* t : kept) {
-    child.admission.taken(*t);
-    CHECK_FALSE(child.admission.finished(*t, false));
+    CHECK_FALSE(child.done(*t));
   }
   CHECK(child.admission.in_flight() == 0);
   // Their next requests: two on the threads, two queued.
@@ -77,13 +82,12 @@ TEST_CASE("admission: kept connections' requests take no place of the queue", "[
   CHECK(taken == 4);
   CHECK(child.admission.in_flight() == 8);
   // A kept request done gives its count back, and no place to new ones.
-  child.admission.finished(*kept[0], false);
+  child.done(*kept[0]);
   CHECK(child.admission.kept() == 3);
   CHECK_FALSE(child.admission.may_accept());
   // A new one done gives a place back.
   AdmissionTicket& first_new = child.tickets[4];
-  child.admission.taken(first_new);
-  child.admission.finished(first_new, false);
+  child.done(first_new);
   CHECK(child.admission.may_accept());
 }
 
@@ -93,8 +97,8 @@ TEST_CASE("admission: a kept request still needs a free thread while another chi
   child.saturated = false;  // another child has a free thread: no queue here
   AdmissionTicket& a = child.new_request();
   AdmissionTicket& b = child.new_request();
-  child.admission.finished(a, false);
-  child.admission.finished(b, false);
+  child.done(a);
+  child.done(b);
   CHECK(child.next_request(a) == Admit::serve);
   CHECK(child.next_request(b) == Admit::serve);
   // Both threads busy with kept requests: the backlog is for the other child.
@@ -109,7 +113,7 @@ TEST_CASE("admission: a handed-over connection's request counts as kept", "[admi
   CHECK(child.admission.kept() == 1);
   CHECK(child.admission.in_flight() == 1);
   CHECK(child.admission.may_accept());  // the queue's place is free
-  child.admission.finished(handed, false);
+  child.done(handed);
   CHECK(child.admission.kept() == 0);
   CHECK(child.admission.in_flight() == 0);
 }
@@ -120,9 +124,8 @@ TEST_CASE("admission: a kept request that expires in the queue gives its count b
   AdmissionTicket& busy = child.new_request();
   AdmissionTicket& kept = child.new_request();  // queued behind it
   CHECK_FALSE(child.admission.may_accept());
-  child.admission.taken(kept);
-  child.admission.finished(busy, false);
-  child.admission.finished(kept, false);
+  child.done(kept);
+  child.done(busy);
   child.new_request();  // on the thread
   CHECK(child.next_request(kept) == Admit::queue);
   CHECK(child.admission.kept() == 1);
@@ -141,7 +144,7 @@ TEST_CASE("admission: pm.reject_when_full counts the queue's places without kept
     admission.accepted(t, Kind::pool, {});
     admission.head_arrived(t);
     REQUIRE(admission.admit(t) == Admit::serve);
-    admission.finished(t, false);
+    admission.finished(false, admission.taken(t));
   }
   // Their next requests: one on the thread, two queued (kept requests may
   // pass the queue's bound: only this child can serve them).
