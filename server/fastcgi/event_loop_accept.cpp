@@ -195,4 +195,20 @@ bool EventLoop::accept_one(int listen_fd, Kind kind) {
   return true;
 }
 
+bool EventLoop::register_connection(std::unique_ptr<Connection> connection, const char* what) {
+  Connection* raw = connection.get();
+  const int fd = raw->fd.get();
+  {
+    std::lock_guard lock(mutex_);
+    connections_.emplace(raw, std::move(connection));
+  }
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLONESHOT | EPOLLRDHUP;
+  ev.data.ptr = raw;
+  if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev) == 0) return true;
+  spdlog::error("epoll_ctl(ADD) of {} failed: {} ({})", what, std::strerror(errno), errno);
+  close_connection(raw);
+  return false;
+}
+
 }  // namespace cppfpm::server
