@@ -149,8 +149,12 @@ Admission::Admit Admission::admit(AdmissionTicket& ticket) {
     ++in_flight_;
     if (kept) ++kept_;
   };
+  // A connection taken to be refused (Kind::shed) was promised nothing: it
+  // may use only places no connection accepted before it was promised
+  // (their heads can arrive after its own).
+  const int promised = ticket.kind_ == Kind::shed ? static_cast<int>(reservations_.size()) : 0;
   int running = in_flight_ - queued_;
-  if (queued_ == 0 && running < rules_.threads) {
+  if (queued_ == 0 && running + promised < rules_.threads) {
     count();
     return Admit::serve;
   }
@@ -159,8 +163,8 @@ Admission::Admit Admission::admit(AdmissionTicket& ticket) {
   // (the loop hands them over at the end of its turn) is not full.
   // The places are counted as do_may_accept counts them: kept connections'
   // requests take none.
-  const int new_requests = std::max(0, in_flight_ - kept_);
-  if (rules_.shed && running >= rules_.threads &&
+  const int new_requests = std::max(0, in_flight_ - kept_) + promised;
+  if (rules_.shed && running + promised >= rules_.threads &&
       new_requests >= rules_.threads + std::max(0, rules_.queue) &&
       (!pool_saturated_ || pool_saturated_())) {
     ++shed_;

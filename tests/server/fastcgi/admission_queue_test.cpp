@@ -184,6 +184,46 @@ TEST_CASE("queue: a connection taken to be refused waits, and is served if a pla
   CHECK(p.admission.unheard() == 0);
 }
 
+TEST_CASE("queue: a connection taken to be refused takes no place promised to one before it",
+          "[admission][queue]") {
+  Pool p(2, 2);
+  CHECK(p.arrive() == Admit::serve);
+  CHECK(p.arrive() == Admit::serve);
+  // Two accepted into the queue's places, their heads not in yet.
+  AdmissionTicket& third = p.accept();
+  AdmissionTicket& fourth = p.accept();
+  CHECK(p.admission.reserved() == 2);
+  CHECK_FALSE(p.admission.may_accept());
+  REQUIRE(p.admission.may_shed());
+  // A later connection's head comes first: the places are not its.
+  AdmissionTicket& extra = p.accept(Kind::shed);
+  p.admission.head_arrived(extra);
+  CHECK(p.admission.admit(extra) == Admit::shed);
+  p.admission.head_arrived(third);
+  CHECK(p.admission.admit(third) == Admit::queue);
+  p.admission.head_arrived(fourth);
+  CHECK(p.admission.admit(fourth) == Admit::queue);
+  CHECK(p.admission.shed() == 1);
+  CHECK(p.admission.queued() == 2);
+}
+
+TEST_CASE("queue: a connection taken to be refused takes no thread promised to one before it",
+          "[admission][queue]") {
+  Pool p(1, 0);
+  CHECK(p.arrive() == Admit::serve);
+  AdmissionTicket& extra = p.accept(Kind::shed);
+  p.admission.finished(false);  // the thread frees; the next accepted is promised it
+  REQUIRE(p.admission.may_accept());
+  AdmissionTicket& promised = p.accept();
+  p.admission.head_arrived(extra);
+  CHECK(p.admission.admit(extra) == Admit::shed);
+  p.admission.head_arrived(promised);
+  CHECK(p.admission.admit(promised) == Admit::serve);
+  // Once the reservation is gone (its head in, or 100 ms), a free place is anyone's.
+  p.admission.finished(false);
+  CHECK(p.arrive(Kind::shed) == Admit::serve);
+}
+
 TEST_CASE("queue: a child at pm.max_requests takes nothing, not even to refuse it",
           "[admission][queue]") {
   Pool p(1, 0, true, 1);
