@@ -113,7 +113,7 @@ TEST_CASE("SIGQUIT: while a request drains, new connections are refused at once,
                   << during.slowest.count() << " ms");
   CHECK(during.refused == 20);
   CHECK(during.accepted.empty());
-  CHECK(during.slowest < 100ms);
+  CHECK(during.slowest < 500ms);  // refused at once, not left to wait
 }
 
 TEST_CASE("SIGUSR2 keeps the socket accepting, and a SIGQUIT after it refuses at once",

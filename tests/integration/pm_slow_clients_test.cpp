@@ -126,7 +126,7 @@ TEST_CASE("slow clients: a peer that shuts its side on half a request head is cl
   Stopwatch watch;
   CHECK(peer_closes_within(fd.get(), 3s));
   INFO("closed after " << watch.elapsed().count() << " ms");
-  CHECK(watch.elapsed() < 100ms);  // 10 s (the head timeout) before
+  CHECK(watch.elapsed() < 1000ms);  // 10 s (the head timeout) before
   CHECK(fpm.get("/ping").body == "pong");
 }
 
