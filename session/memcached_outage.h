@@ -64,6 +64,17 @@ class MemcachedOutages {
   StoreResult outcome(StoreResult result, const Failures& failures, const char* call,
                       std::string_view key);
 
+  // Whether server `server` was seen back (by any thread of any child)
+  // after `t`: a handle that failed before then skips it for nothing.
+  bool back_since(std::size_t server, memcached::OutageLog::Clock::time_point t) const {
+    return servers_[server].back_since(t);
+  }
+  // Whether this caller dials server `server` now (one per `interval` in
+  // the pool) although its failed handle would skip it.
+  bool probe_due(std::size_t server, std::chrono::milliseconds interval) {
+    return servers_[server].probe_due(interval);
+  }
+
   // The answer when this thread has no libmemcached handle: logged once
   // until a server answers again.
   StoreResult no_handle(std::string_view key);

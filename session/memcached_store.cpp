@@ -55,6 +55,30 @@ StoreResult MemcachedStore::no_connection(std::string_view key) {
   return outages_.no_handle(key);
 }
 
+// A handle that failed is opened again, so that it dials the server at
+// once, when the server was seen back since (by another thread or child),
+// or when no call of the pool went to it for timeouts.probe. libmemcached
+// alone would skip the server until the handle's own retry timeout ends:
+// up to timeouts.retry of 503s after the server is back, all of them on a
+// lightly loaded child, whose requests go to the thread that failed.
+memcached_st* MemcachedStore::handle_for(MemcachedConnection& conn, std::size_t server) {
+  const auto failed = conn.failed_at(server);
+  if (failed &&
+      (outages_.back_since(server, *failed) || outages_.probe_due(server, options_.timeouts.probe)))
+    conn.reopen(server);
+  return conn.server(server);
+}
+
+ServerReply MemcachedStore::classify(MemcachedConnection& conn, std::size_t server,
+                                     memcached_return_t rc, const char* call, std::string_view key,
+                                     const CallInfo& info) {
+  const ServerReply reply = outages_.classify(server, conn.server(server), rc, call, key, info);
+  if (memcached::classify_reply(rc) == memcached::Reply::unreachable &&
+      !memcached::skipped_server(rc))
+    conn.failed(server, info.started);
+  return reply;
+}
+
 // A connection found closed (the server restarted since this thread last
 // used it) is opened again and the call made once more, so a restart costs
 // no request and is not mistaken for an outage.
@@ -63,10 +87,10 @@ Failures MemcachedStore::ask_holders(MemcachedConnection& conn, std::string_view
                                      const char* call_name, Call call, Stop stop) {
   Failures failures;
   for (std::size_t server : conn.holders(key)) {
-    memcached_st* handle = conn.server(server);
+    memcached_st* handle = handle_for(conn, server);
     const CallInfo info;
     const memcached_return_t rc = memcached::call_with_retry([&] { return call(handle); });
-    const ServerReply reply = outages_.classify(server, handle, rc, call_name, key, info);
+    const ServerReply reply = classify(conn, server, rc, call_name, key, info);
     failures.add(reply);
     if (stop(reply)) break;
   }
@@ -228,7 +252,7 @@ StoreResult MemcachedStore::try_lock(std::string_view lock_key, std::chrono::sec
   const std::string value = lock_value(token);
   Failures failures;
   for (std::size_t server : conn->holders(lock_key)) {
-    memcached_st* mc = conn->server(server);
+    memcached_st* mc = handle_for(*conn, server);
     // The add is retried on a lost connection like the other calls: if the
     // first one was run after all, the retry finds our own token, below.
     CallInfo info;
@@ -236,7 +260,7 @@ StoreResult MemcachedStore::try_lock(std::string_view lock_key, std::chrono::sec
       return memcached_add(mc, lock_key.data(), lock_key.size(), value.data(), value.size(),
                            exptime, kPeclMemcacheLong);
     });
-    ServerReply reply = outages_.classify(server, mc, rc, "memcached_add", lock_key, info);
+    ServerReply reply = classify(*conn, server, rc, "memcached_add", lock_key, info);
     failures.add(reply);
     if (reply.result == StoreResult::unavailable) continue;
     if (rc == MEMCACHED_SUCCESS) return outages_.outcome(StoreResult::ok, failures, "", lock_key);
@@ -249,7 +273,7 @@ StoreResult MemcachedStore::try_lock(std::string_view lock_key, std::chrono::sec
     std::uint64_t cas = 0;
     info = CallInfo{};
     rc = memcached::call_with_retry([&] { return read_with_cas(mc, lock_key, held, cas); });
-    reply = outages_.classify(server, mc, rc, "memcached_gets", lock_key, info);
+    reply = classify(*conn, server, rc, "memcached_gets", lock_key, info);
     failures.add(reply);
     if (reply.result == StoreResult::unavailable) continue;
     if (rc == MEMCACHED_SUCCESS && lock_value_owned_by(held, token))
@@ -259,7 +283,7 @@ StoreResult MemcachedStore::try_lock(std::string_view lock_key, std::chrono::sec
     info = CallInfo{};
     rc = memcached_cas(mc, lock_key.data(), lock_key.size(), value.data(), value.size(), exptime,
                        kPeclMemcacheLong, cas);
-    reply = outages_.classify(server, mc, rc, "memcached_cas", lock_key, info);
+    reply = classify(*conn, server, rc, "memcached_cas", lock_key, info);
     failures.add(reply);
     if (reply.result == StoreResult::unavailable) continue;
     return outages_.outcome(rc == MEMCACHED_SUCCESS ? StoreResult::ok : StoreResult::busy, failures,
@@ -277,7 +301,7 @@ StoreResult MemcachedStore::unlock(std::string_view lock_key, std::uint64_t toke
     bool released = false;
     Failures failures;
     for (std::size_t server : conn->holders(lock_key)) {
-      memcached_st* handle = conn->server(server);
+      memcached_st* handle = handle_for(*conn, server);
       // The release needs no answer: "noreply" (memcached's protocol.txt)
       // saves a round trip per request. memcached runs one connection's
       // commands in order, and the delete is on the wire before we return.
@@ -291,8 +315,7 @@ StoreResult MemcachedStore::unlock(std::string_view lock_key, std::uint64_t toke
         memcached_behavior_set(handle, MEMCACHED_BEHAVIOR_NOREPLY, 0);
         return deleted;
       });
-      const ServerReply reply =
-          outages_.classify(server, handle, rc, "memcached_delete", lock_key, info);
+      const ServerReply reply = classify(*conn, server, rc, "memcached_delete", lock_key, info);
       failures.add(reply);
       released = reply.result != StoreResult::unavailable;
       if (released) break;
@@ -303,7 +326,7 @@ StoreResult MemcachedStore::unlock(std::string_view lock_key, std::uint64_t toke
   // Only if it still holds our token: gets, then a cas that expires it.
   Failures failures;
   for (std::size_t server : conn->holders(lock_key)) {
-    memcached_st* mc = conn->server(server);
+    memcached_st* mc = handle_for(*conn, server);
     // DATA_EXISTS: a PHP waiter incremented it between the two; still
     // ours, so read it again (a few times at most).
     memcached_return_t rc = MEMCACHED_DATA_EXISTS;
@@ -313,7 +336,7 @@ StoreResult MemcachedStore::unlock(std::string_view lock_key, std::uint64_t toke
       std::uint64_t cas = 0;
       CallInfo info;
       rc = memcached::call_with_retry([&] { return read_with_cas(mc, lock_key, held, cas); });
-      ServerReply reply = outages_.classify(server, mc, rc, "memcached_gets", lock_key, info);
+      ServerReply reply = classify(*conn, server, rc, "memcached_gets", lock_key, info);
       failures.add(reply);
       if (reply.result == StoreResult::unavailable) {
         reached = false;
@@ -324,7 +347,7 @@ StoreResult MemcachedStore::unlock(std::string_view lock_key, std::uint64_t toke
       info = CallInfo{};
       rc = memcached_cas(mc, lock_key.data(), lock_key.size(), "0", 1, kAlreadyExpired,
                          kPeclMemcacheLong, cas);
-      reply = outages_.classify(server, mc, rc, "memcached_cas", lock_key, info);
+      reply = classify(*conn, server, rc, "memcached_cas", lock_key, info);
       failures.add(reply);
       if (reply.result == StoreResult::unavailable) reached = false;
     }

@@ -70,6 +70,13 @@ class MemcachedStore : public SessionStore {
   template <typename Call, typename Stop>
   Failures ask_holders(MemcachedConnection& conn, std::string_view key, const char* call_name,
                        Call call, Stop stop);
+  // This thread's handle on `server`, opened again when it failed before
+  // the server was last seen back.
+  memcached_st* handle_for(MemcachedConnection& conn, std::size_t server);
+  // outages_.classify, and a failure to reach the server noted on the
+  // handle (not a call libmemcached skipped while it waits to retry).
+  ServerReply classify(MemcachedConnection& conn, std::size_t server, memcached_return_t rc,
+                       const char* call, std::string_view key, const CallInfo& info);
 
   std::vector<memcached::Server> servers_;
   MemcachedOptions options_;

@@ -14,6 +14,9 @@ namespace {
 struct SharedState {
   std::atomic<std::int64_t> down_since{0};  // 0: up; else when the outage was seen
   std::atomic<std::int64_t> recovered_at{0};
+  // The last call that went to the server and failed, or that probe_due
+  // let through to try it again.
+  std::atomic<std::int64_t> last_probe{0};
 };
 static_assert(std::atomic<std::int64_t>::is_always_lock_free,
               "lock-free atomics are address-free, so they work across processes");
@@ -63,6 +66,7 @@ OutageLog::OutageLog(std::chrono::milliseconds grace, int slot)
 
 bool OutageLog::failed(Clock::time_point started) {
   SharedState& state = g_states[slot_];
+  state.last_probe.store(ns(Clock::now()), std::memory_order_relaxed);
   if (state.down_since.load(std::memory_order_relaxed) != 0) return false;
   const std::int64_t recovered = state.recovered_at.load(std::memory_order_relaxed);
   if (recovered != 0) {
@@ -88,10 +92,24 @@ bool OutageLog::down() const {
   return g_states[slot_].down_since.load(std::memory_order_relaxed) != 0;
 }
 
+bool OutageLog::back_since(Clock::time_point t) const {
+  const SharedState& state = g_states[slot_];
+  if (state.down_since.load(std::memory_order_relaxed) != 0) return false;
+  return state.recovered_at.load(std::memory_order_relaxed) > ns(t);
+}
+
+bool OutageLog::probe_due(std::chrono::milliseconds interval, Clock::time_point now) {
+  SharedState& state = g_states[slot_];
+  std::int64_t last = state.last_probe.load(std::memory_order_relaxed);
+  if (ns(now) - last < std::chrono::nanoseconds(interval).count()) return false;
+  return state.last_probe.compare_exchange_strong(last, ns(now));
+}
+
 void OutageLog::reset_shared_state() {
   for (int i = 0; i < kSlots; ++i) {
     g_states[i].down_since.store(0);
     g_states[i].recovered_at.store(0);
+    g_states[i].last_probe.store(0);
   }
 }
 

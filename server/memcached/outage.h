@@ -45,6 +45,16 @@ class OutageLog {
   bool succeeded(Clock::time_point started = Clock::now());
   // Whether an outage of this slot is in progress.
   bool down() const;
+  // Whether the server was last seen back (a round trip that ended an
+  // outage) after `t`, and is not down again.
+  bool back_since(Clock::time_point t) const;
+  // Whether the caller, whose handle failed, dials the server now although
+  // libmemcached would skip it for the rest of the handle's retry timeout:
+  // true for one caller per `interval` across every thread and child (a
+  // failure is a probe too, see failed()). The handle that failed is the
+  // one a lightly loaded child asks again and again; without this it
+  // would answer from memory until its own window ends.
+  bool probe_due(std::chrono::milliseconds interval, Clock::time_point now = Clock::now());
 
   // For tests: forget any outage in progress.
   static void reset_shared_state();

@@ -18,6 +18,9 @@ struct Timeouts {
   // Bound on each connect, send and receive.
   std::chrono::milliseconds call = kDefaultSessionTimeout;
   std::chrono::seconds retry = kDefaultRetryTimeout;
+  // Meanwhile one thread of the pool dials it again this often (see
+  // OutageLog::probe_due), so it is found back within this once it is.
+  std::chrono::milliseconds probe{250};
 
   // After memcached comes back, other threads and children still skip it
   // for up to `retry`, and calls already waiting may still fail for up to

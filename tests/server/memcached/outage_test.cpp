@@ -35,6 +35,39 @@ TEST_CASE("memcached outage log: failures within the grace are the outage's tail
   OutageLog::reset_shared_state();
 }
 
+TEST_CASE("memcached outage log: back since a handle's failure, not before it nor while down",
+          "[memcached]") {
+  OutageLog::reset_shared_state();
+  OutageLog log(0ms, OutageLog::kQueryCacheSlot);
+  const auto before = OutageLog::Clock::now();
+  CHECK_FALSE(log.back_since(before));  // never down: nothing came back
+  CHECK(log.failed());
+  const auto failed = OutageLog::Clock::now();
+  CHECK_FALSE(log.back_since(failed));  // still down
+  CHECK(log.succeeded());
+  CHECK(log.back_since(before));
+  CHECK(log.back_since(failed));
+  CHECK_FALSE(log.back_since(OutageLog::Clock::now()));  // failed after the recovery
+  CHECK(log.failed());                                   // down again (no grace)
+  CHECK_FALSE(log.back_since(failed));
+  OutageLog::reset_shared_state();
+}
+
+TEST_CASE("memcached outage log: one probe per interval across callers, a failure is one",
+          "[memcached]") {
+  OutageLog::reset_shared_state();
+  OutageLog log(0ms, OutageLog::kQueryCacheSlot);
+  OutageLog other(0ms, OutageLog::kQueryCacheSlot);  // another thread or child
+  CHECK(log.failed());
+  CHECK_FALSE(log.probe_due(100ms));  // that failure just probed
+  const auto later = OutageLog::Clock::now() + 150ms;
+  CHECK(log.probe_due(100ms, later));
+  CHECK_FALSE(other.probe_due(100ms, later));
+  CHECK_FALSE(other.probe_due(100ms, later + 50ms));
+  CHECK(other.probe_due(100ms, later + 100ms));
+  OutageLog::reset_shared_state();
+}
+
 TEST_CASE("memcached outage log: slots are apart, and shared with forked children", "[memcached]") {
   OutageLog::reset_shared_state();
   OutageLog cache(0ms, OutageLog::kQueryCacheSlot);
