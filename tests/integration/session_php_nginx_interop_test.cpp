@@ -266,7 +266,8 @@ std::string describe_item(int port, const std::string& key) {
 }
 
 // Every key memcached holds that names session `id`, polled until one of
-// them is `wanted` (or 3 s pass).
+// them is `wanted` and held (or 3 s pass): pecl-memcache leaves a released
+// lock in place with the value 0, which holds nothing.
 std::vector<std::string> keys_until(int port, const std::string& id, const std::string& wanted) {
   std::vector<std::string> keys;
   for (auto deadline = std::chrono::steady_clock::now() + 3s;
@@ -275,7 +276,9 @@ std::vector<std::string> keys_until(int port, const std::string& id, const std::
     for (const auto& item : memcached_items(port))
       if (item.key.find(id) != std::string::npos) keys.push_back(item.key);
     std::sort(keys.begin(), keys.end());
-    if (std::find(keys.begin(), keys.end(), wanted) != keys.end()) break;
+    if (std::find(keys.begin(), keys.end(), wanted) != keys.end() &&
+        memcached_get(port, wanted).value_or("0") != "0")
+      break;
   }
   return keys;
 }
