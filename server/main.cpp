@@ -84,6 +84,7 @@ int main(int argc, char** argv) {
     if (options.test > 1)
       for (const auto& line : server::dump_config(config)) notice(line);
     notice("configuration file " + config.path + " test is successful");
+    std::cerr << '\n';  // php-fpm's message carries a newline of its own
     return 0;
   }
   bool background =

@@ -259,6 +259,8 @@ TEST_CASE("command line: -t lines carry php-fpm8.2's time stamp and its pm.start
     std::string plain = without_timestamps(out.output);
     CHECK(has_line(plain, "NOTICE: [pool www] pm.start_servers is not set. It's been set to 2."));
     CHECK(has_line(plain, "NOTICE: configuration file " + conf.string() + " test is successful"));
+    // php-fpm's message ends with its own newline: an empty line follows.
+    CHECK(out.output.ends_with(" test is successful\n\n"));
     std::istringstream in(out.output);
     for (std::string line; std::getline(in, line);)
       if (!line.empty()) CHECK(std::regex_search(line, stamped));
