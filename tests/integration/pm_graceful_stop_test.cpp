@@ -72,6 +72,7 @@ TEST_CASE("SIGQUIT: a connection holding 3 bytes of a head does not delay the st
   PmServer fpm(pm_pool(loopback_endpoint()));
   REQUIRE(fpm.wait_children(2, 3s));
   auto slow = slow_request(fpm.endpoint, 800);
+  REQUIRE(wait_serving(fpm));
   Fd partial = pm_connect(fpm.endpoint);
   REQUIRE(send_all(partial.get(), std::string_view("\x01\x01\x00", 3)));
   std::this_thread::sleep_for(300ms);  // the loop has seen the 3 bytes
@@ -95,7 +96,7 @@ TEST_CASE("SIGQUIT: while a request drains, new connections are refused at once,
   PmServer fpm(pm_pool(loopback_endpoint()));
   REQUIRE(fpm.wait_children(2, 3s));
   auto slow = slow_request(fpm.endpoint, 1500);
-  std::this_thread::sleep_for(300ms);
+  REQUIRE(wait_serving(fpm));
   fpm.process().signal(SIGQUIT);
   REQUIRE(wait_until([&] { return fpm.log_count("Finishing ...") >= 1; }, 1s, 5ms));
   ConnectOutcome during = connect_repeatedly(fpm.endpoint.port, 20, 30ms);
@@ -121,7 +122,7 @@ TEST_CASE("SIGUSR2 keeps the socket accepting, and a SIGQUIT after it refuses at
   PmServer fpm(pm_pool(loopback_endpoint()));
   REQUIRE(fpm.wait_children(2, 3s));
   auto slow = slow_request(fpm.endpoint, 1000);
-  std::this_thread::sleep_for(300ms);
+  REQUIRE(wait_serving(fpm));
   fpm.process().signal(SIGUSR2);
   INFO("log:\n" << fpm.log());
   REQUIRE(fpm.wait_ready(2, 5s));
@@ -134,7 +135,7 @@ TEST_CASE("SIGUSR2 keeps the socket accepting, and a SIGQUIT after it refuses at
 
   // The re-executed master stops listening on the socket it inherited.
   auto second = slow_request(fpm.endpoint, 1000);
-  std::this_thread::sleep_for(300ms);
+  REQUIRE(wait_serving(fpm));
   fpm.process().signal(SIGQUIT);
   REQUIRE(wait_until([&] { return fpm.log_count("Finishing ...") >= 1; }, 1s, 5ms));
   ConnectOutcome during = connect_repeatedly(fpm.endpoint.port, 5, 30ms);
@@ -152,7 +153,7 @@ TEST_CASE("SIGQUIT on a unix socket: connects during the drain are refused at on
   REQUIRE(fpm.wait_children(2, 3s));
   REQUIRE(connect_unix(at.unix_path) == 0);
   auto slow = slow_request(at, 1000);
-  std::this_thread::sleep_for(300ms);
+  REQUIRE(wait_serving(fpm));
   fpm.process().signal(SIGQUIT);
   REQUIRE(wait_until([&] { return fpm.log_count("Finishing ...") >= 1; }, 1s, 5ms));
   int refused = 0;

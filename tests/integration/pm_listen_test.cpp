@@ -137,12 +137,13 @@ TEST_CASE("listen queue: connections waiting in the kernel show in the status pa
   REQUIRE(kept.request(nginx_params("/ping"), true, 1, 2s).body == "pong");
 
   auto slow = slow_request(fpm.endpoint, 1500);
-  std::this_thread::sleep_for(300ms);
+  std::uint16_t id = 1;
+  REQUIRE(wait_serving(kept, id));  // asked on `kept`: no connection of its own
   // The only worker thread is busy: these wait in the listen queue.
   std::vector<Fd> waiting;
   for (int i = 0; i < 3; ++i) waiting.push_back(pm_connect(fpm.endpoint));
   std::this_thread::sleep_for(100ms);
-  auto r = kept.request(nginx_params("/status"), true, 2, 2s);
+  auto r = kept.request(nginx_params("/status"), true, ++id, 2s);
   INFO("status:\n" << r.stdout_data);
   auto fields = parse_status_text(r.body);
   CHECK(fields["listen queue"] == "3");

@@ -32,19 +32,6 @@ bool wait_queued(PmServer& fpm, int n) {
   return wait_until([&] { return fpm.status(2s)["listen queue"] == std::to_string(n); }, 5s, 50ms);
 }
 
-// Waits until a worker thread serves a /__test/sleep request (the child
-// answering the status page counts as active itself, so ?full is read).
-bool wait_busy(PmServer& fpm) {
-  return wait_until(
-      [&] {
-        auto r = fpm.get("/status", "full", 2s);
-        for (auto& p : pm_status_processes(r.body))
-          if (p["request URI"].find("/__test/sleep") != std::string::npos) return true;
-        return false;
-      },
-      5s, 50ms);
-}
-
 }  // namespace
 
 TEST_CASE("queue: a saturated pool answers 503 with Retry-After at once, then serves again",
@@ -90,7 +77,7 @@ TEST_CASE("queue: a request queued past pm.queue_timeout is answered 503", "[pm]
   PmServer fpm(pool);
   REQUIRE(fpm.wait_children(1, 3s));
   auto busy = slow_request(fpm.endpoint, 2500);
-  REQUIRE(wait_busy(fpm));
+  REQUIRE(wait_serving(fpm));
   Stopwatch watch;
   auto r = pm_get(fpm.endpoint, "/__test/sleep", "ms=10", 5s);
   auto took = watch.elapsed();
@@ -113,7 +100,7 @@ TEST_CASE(
   PmClient kept(fpm.endpoint);
   REQUIRE(kept.request(nginx_params("/ping"), true, 1, 2s).body == "pong");
   auto busy = slow_request(fpm.endpoint, 1500);
-  REQUIRE(wait_busy(fpm));
+  REQUIRE(wait_serving(fpm));
 
   auto refused = kept.request(nginx_params("/__test/sleep", {}, "ms=10"), true, 2, 3s);
   INFO(refused.stdout_data << "\nlog:\n" << fpm.log());
@@ -143,7 +130,7 @@ TEST_CASE("queue: pm.reject_when_full = no leaves the extra connection in the ba
   PmServer fpm(pool);
   REQUIRE(fpm.wait_children(1, 3s));
   auto busy = slow_request(fpm.endpoint, 1000);
-  REQUIRE(wait_busy(fpm));
+  REQUIRE(wait_serving(fpm));
   auto waits = pm_get(fpm.endpoint, "/__test/sleep", "ms=10", 5s);
   CHECK(waits.status == 200);
   CHECK(busy.get().body == "slept 1000\n");
@@ -157,7 +144,7 @@ TEST_CASE("queue: nginx passes the 503 and its Retry-After on", "[pm][queue][ngi
   auto busy = std::async(std::launch::async, [&] {
     return http_get(nginx.port(), "/__test/sleep.php?ms=1500", {}, 5s);
   });
-  REQUIRE(wait_busy(fpm));
+  REQUIRE(wait_serving(fpm));
   Stopwatch watch;
   auto refused = http_get(nginx.port(), "/__test/sleep.php?ms=10", {}, 5s);
   auto took = watch.elapsed();

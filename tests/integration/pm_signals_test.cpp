@@ -45,7 +45,7 @@ TEST_CASE("SIGTERM: fast stop, in-flight requests abandoned, every process gone,
   REQUIRE(fpm.wait_children(2, 3s));
   auto children = fpm.children();
   auto slow = slow_request(fpm.endpoint, 5000);
-  std::this_thread::sleep_for(300ms);
+  REQUIRE(wait_serving(fpm));
   Stopwatch watch;
   fpm.process().signal(SIGTERM);
   auto status = fpm.process().wait_exit(4s);
@@ -80,7 +80,7 @@ TEST_CASE("SIGQUIT: graceful stop, the in-flight request completes", "[pm][signa
   REQUIRE(fpm.wait_children(2, 3s));
   auto children = fpm.children();
   auto slow = slow_request(fpm.endpoint, 1500);
-  std::this_thread::sleep_for(300ms);
+  REQUIRE(wait_serving(fpm));
   Stopwatch watch;
   fpm.process().signal(SIGQUIT);
   auto r = slow.get();
@@ -102,7 +102,7 @@ TEST_CASE("SIGQUIT: a request outliving process_control_timeout is ended (QUIT -
   REQUIRE(fpm.wait_children(2, 3s));
   auto children = fpm.children();
   auto slow = slow_request(fpm.endpoint, 8000);
-  std::this_thread::sleep_for(300ms);
+  REQUIRE(wait_serving(fpm));
   Stopwatch watch;
   fpm.process().signal(SIGQUIT);
   auto status = fpm.process().wait_exit(5s);
@@ -145,6 +145,7 @@ TEST_CASE("SIGUSR1: the access log and the error log are reopened", "[pm][signal
   set_key(pool, "access.format", "\"%m %r %s\"");
   PmServer fpm(pool, {{"error_log", errors.string()}});
   REQUIRE(fpm.wait_children(2, 3s));
+  auto before_children = fpm.children();
 
   REQUIRE(fpm.get("/setSession.php", "first=1").status == 200);
   REQUIRE(wait_until([&] { return read_file(access).find("first=1") != std::string::npos; }, 1s));
@@ -156,7 +157,15 @@ TEST_CASE("SIGUSR1: the access log and the error log are reopened", "[pm][signal
   // The master opens access.log and error.log anew, creating them.
   REQUIRE(wait_until(
       [&] { return std::filesystem::exists(access) && std::filesystem::exists(errors); }, 2s));
-  std::this_thread::sleep_for(300ms);  // every child has had its turn
+  // The children are replaced (as php-fpm 8.2 does): new ones write the new access.log.
+  REQUIRE(wait_until(
+      [&] {
+        auto now = fpm.children();
+        return now.size() == 2 && std::none_of(now.begin(), now.end(), [&](pid_t p) {
+                 return std::count(before_children.begin(), before_children.end(), p) > 0;
+               });
+      },
+      5s));
 
   for (int i = 0; i < 4; ++i)
     REQUIRE(fpm.get("/setSession.php", "second=" + std::to_string(i)).status == 200);
@@ -210,11 +219,13 @@ TEST_CASE(
   REQUIRE(fpm.wait_children(2, 3s));
   auto old_children = fpm.children();
   auto slow = slow_request(fpm.endpoint, 2500);
-  std::this_thread::sleep_for(300ms);
+  REQUIRE(wait_serving(fpm));
   fpm.process().signal(SIGUSR2);
   INFO("log:\n" << fpm.log());
   REQUIRE(fpm.wait_ready(2, 5s));
-  // While the old child finishes its request, the new generation serves.
+  // While the old child finishes its request, the new generation serves;
+  // once it is up: the first ping, untimed, may wait for the new children.
+  CHECK(fpm.get("/ping", {}, 3s).body == "pong");
   for (int i = 0; i < 5; ++i) {
     Stopwatch watch;
     CHECK(fpm.get("/ping", {}, 3s).body == "pong");

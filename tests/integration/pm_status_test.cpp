@@ -241,17 +241,18 @@ TEST_CASE(
   REQUIRE(kept.request(nginx_params("/ping"), true, 1, 2s).body == "pong");
 
   auto slow = slow_request(fpm.endpoint, 1500);
-  std::this_thread::sleep_for(300ms);
+  std::uint16_t id = 1;
+  REQUIRE(wait_serving(kept, id));  // asked on `kept`: accepted conn stays 3
   Stopwatch watch;
   auto queued = slow_request(fpm.endpoint, 10);
   std::this_thread::sleep_for(600ms);  // taken from the backlog, waiting for the busy thread
-  auto status = kept.request(nginx_params("/status"), true, 2, 2s);
+  auto status = kept.request(nginx_params("/status"), true, ++id, 2s);
   INFO("status:\n" << status.stdout_data);
   CHECK(parse_status_text(status.body)["listen queue"] == "1");
   CHECK(slow.get().body == "slept 1500\n");
   CHECK(queued.get().body == "slept 10\n");
   CHECK(watch.elapsed() >= 1000ms);  // it did wait for the slow one
-  auto after = kept.request(nginx_params("/status"), true, 3, 2s);
+  auto after = kept.request(nginx_params("/status"), true, ++id, 2s);
   CHECK(parse_status_text(after.body)["listen queue"] == "0");
   CHECK(parse_status_text(after.body)["accepted conn"] == "3");
 }
@@ -282,7 +283,7 @@ TEST_CASE("pm.status_listen: status and ping on their own socket, whatever the w
   REQUIRE(fpm.wait_children(1, 3s));
 
   auto slow = slow_request(fpm.endpoint, 2000);
-  std::this_thread::sleep_for(300ms);
+  REQUIRE(wait_serving(status_at));  // the status socket counts apart from accepted conn
   Stopwatch watch;
   auto r = pm_get(status_at, "/status", {}, 3s);
   INFO("status:\n" << r.stdout_data << "\nlog:\n" << fpm.log());
@@ -327,7 +328,7 @@ TEST_CASE(
   pid_t child = fpm.children().front();
 
   auto slow = slow_request(fpm.endpoint, 1500);
-  std::this_thread::sleep_for(300ms);
+  REQUIRE(wait_serving(status_at));
   fpm.process().signal(SIGQUIT);  // graceful: the child finishes the slow request, then exits
   std::this_thread::sleep_for(100ms);
   Fd waiting = pm_connect(status_at);  // nobody will take it now

@@ -25,7 +25,8 @@ TEST_CASE(
     auto r = fpm.get("/__test/sleep", "ms=6000", 8s);
     return std::make_pair(r, watch.elapsed());
   });
-  std::this_thread::sleep_for(500ms);
+  REQUIRE(wait_serving(fpm));
+  std::this_thread::sleep_for(500ms);            // the first has run half its timeout
   auto other = slow_request(fpm.endpoint, 900);  // in flight while the first is ended
   auto [r, took] = stuck.get();
   INFO("terminated after " << took.count() << " ms: ended=" << r.ended << " status=" << r.status

@@ -334,6 +334,46 @@ std::future<FcgiResponse> slow_request(const Endpoint& at, int ms, Millis timeou
   });
 }
 
+namespace {
+
+// The children of a ?full page serving /__test/sleep now. An idle child's
+// row shows its last request, finished, with its memory (0 while running).
+int sleeping_children(const std::string& full_status) {
+  int n = 0;
+  for (auto& p : pm_status_processes(full_status))
+    if (p["request URI"].find("/__test/sleep") != std::string::npos &&
+        p["last request memory"] == "0")
+      ++n;
+  return n;
+}
+
+}  // namespace
+
+bool wait_serving(const Endpoint& at, int children, Millis timeout) {
+  return wait_until(
+      [&] {
+        try {
+          return sleeping_children(pm_get(at, "/status", "full", 2s).body) >= children;
+        } catch (const std::exception&) {
+          return false;  // not connected this time: asked again
+        }
+      },
+      timeout, 50ms);
+}
+
+bool wait_serving(PmServer& fpm, int children, Millis timeout) {
+  return wait_serving(fpm.endpoint, children, timeout);
+}
+
+bool wait_serving(PmClient& kept, std::uint16_t& id, int children, Millis timeout) {
+  return wait_until(
+      [&] {
+        auto r = kept.request(nginx_params("/status", {}, "full"), true, ++id, 2s);
+        return sleeping_children(r.body) >= children;
+      },
+      timeout, 50ms);
+}
+
 PmLoad::PmLoad(const Endpoint& at, int threads, std::string script, std::string query)
     : script_(std::move(script)), query_(std::move(query)) {
   for (int i = 0; i < threads; ++i) threads_.emplace_back([this, at] { run(at); });

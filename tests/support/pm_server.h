@@ -131,6 +131,19 @@ class PmServer {
 // GET /__test/sleep?ms=N on a fresh connection, in the background.
 std::future<FcgiResponse> slow_request(const Endpoint& at, int ms, Millis timeout = 15s);
 
+// Waits until the status page (?full) shows /__test/sleep in flight in at
+// least `children` children. Its rows are per child, each showing the
+// child's oldest request in flight (else its last one, finished, which does
+// not count here), so this counts children, not requests:
+// two sleeps in one child count once. The page is served by the pool itself,
+// also while every worker thread is busy. Asked on `at` (fresh connections,
+// each counted in accepted conn unless `at` is pm.status_listen), on the
+// pool's endpoint, or on a kept connection (`id`: its last request id, then
+// the one used last).
+bool wait_serving(const Endpoint& at, int children = 1, Millis timeout = 5s);
+bool wait_serving(PmServer& fpm, int children = 1, Millis timeout = 5s);
+bool wait_serving(PmClient& kept, std::uint16_t& id, int children = 1, Millis timeout = 5s);
+
 // `threads` clients each doing GETs of `script` on fresh connections in a
 // loop until stop(); every answer that is not a complete 200 is a failure.
 class PmLoad {
