@@ -71,7 +71,8 @@ class MemcachedStore : public SessionStore {
   Failures ask_holders(MemcachedConnection& conn, std::string_view key, const char* call_name,
                        Call call, Stop stop);
   // This thread's handle on `server`, opened again when it failed before
-  // the server was last seen back.
+  // the server was last seen back, or when no call of the pool has tried
+  // the server for timeouts.probe.
   memcached_st* handle_for(MemcachedConnection& conn, std::size_t server);
   // outages_.classify, and a failure to reach the server noted on the
   // handle (not a call libmemcached skipped while it waits to retry).

@@ -18,8 +18,9 @@ struct Timeouts {
   // Bound on each connect, send and receive.
   std::chrono::milliseconds call = kDefaultSessionTimeout;
   std::chrono::seconds retry = kDefaultRetryTimeout;
-  // Meanwhile one thread of the pool dials it again this often (see
-  // OutageLog::probe_due), so it is found back within this once it is.
+  // While it is skipped, one thread of the pool dials it this often all
+  // the same (OutageLog::probe_due), so a server that is back is found
+  // back within this, not within `retry` of each handle's own failure.
   std::chrono::milliseconds probe{250};
 
   // After memcached comes back, other threads and children still skip it
