@@ -92,14 +92,7 @@ TEST_CASE("log rotation: mv + SIGUSR1 with children as nobody loses no line",
   REQUIRE(lines.size() >= 2);
   CHECK(std::vector<std::string>(lines.begin(), lines.begin() + 2) == kReopenNotices);
   // The children are replaced (as php-fpm 8.2 does), announced in the new log.
-  REQUIRE(wait_until(
-      [&] {
-        auto now = fpm.children();
-        return now.size() == 2 && std::none_of(now.begin(), now.end(), [&](pid_t p) {
-                 return std::count(before_children.begin(), before_children.end(), p) > 0;
-               });
-      },
-      5s));
+  REQUIRE(fpm.wait_replaced(before_children, 2, 5s));
   const std::string old_errors = text_of(logs / "error.log.1");
   const std::string old_access = text_of(logs / "access.log.1");
 

@@ -158,14 +158,7 @@ TEST_CASE("SIGUSR1: the access log and the error log are reopened", "[pm][signal
   REQUIRE(wait_until(
       [&] { return std::filesystem::exists(access) && std::filesystem::exists(errors); }, 2s));
   // The children are replaced (as php-fpm 8.2 does): new ones write the new access.log.
-  REQUIRE(wait_until(
-      [&] {
-        auto now = fpm.children();
-        return now.size() == 2 && std::none_of(now.begin(), now.end(), [&](pid_t p) {
-                 return std::count(before_children.begin(), before_children.end(), p) > 0;
-               });
-      },
-      5s));
+  REQUIRE(fpm.wait_replaced(before_children, 2, 5s));
 
   for (int i = 0; i < 4; ++i)
     REQUIRE(fpm.get("/setSession.php", "second=" + std::to_string(i)).status == 200);

@@ -113,6 +113,9 @@ class PmServer {
   // Waits for the `n`th "ready to handle connections" in the log.
   bool wait_ready(std::size_t n, Millis timeout);
   // Waits until the master has exactly `n` children.
+  // Waits until the master has `n` children, none of them one of `before`
+  // (the children were replaced: a reopen, a reload).
+  bool wait_replaced(const std::vector<pid_t>& before, std::size_t n, Millis timeout);
   bool wait_children(std::size_t n, Millis timeout);
 
   FcgiResponse get(const std::string& script, const std::string& query = {},
